@@ -1,0 +1,305 @@
+/**
+ * The one schema of a store's configuration. Types, validation (with JSON paths), the generated
+ * reference (`REFERENCE.md`, `store.schema.json`) and the admin page's read-only view all come
+ * from here; nothing else describes the file.
+ *
+ * Fields with a `default` are filled in by validation, so the derived `StoreConfig` type is the
+ * resolved configuration the agent runs with.
+ */
+import Type from 'typebox';
+
+export const CONFIG_VERSION = 1;
+
+const ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$';
+const ENV_NAME_PATTERN = '^[A-Z_][A-Z0-9_]*$';
+
+const Id = (description: string) => Type.String({ pattern: ID_PATTERN, description });
+const ZoneRef = (description: string) => Type.String({ pattern: ID_PATTERN, description });
+const EnvName = (description: string) => Type.String({ pattern: ENV_NAME_PATTERN, description });
+const Text = (description: string) => Type.String({ minLength: 1, maxLength: 200, description });
+
+export const ShelfRef = Type.String({
+  pattern: '^[0-9]{1,3}\\.[0-9]{1,2}$',
+  description: 'a shelf as "<gondola>.<shelf>", e.g. "1.3"',
+});
+export const PlateRef = Type.String({
+  pattern: '^[0-9]{1,3}\\.[0-9]{1,2}\\.[0-9]{1,2}$',
+  description: 'a plate as "<gondola>.<shelf>.<plate>", e.g. "1.3.2"',
+});
+
+export const DeviceUrl = Type.String({
+  pattern: '^(serial|tcp|replay|sim)://.+$',
+  description:
+    'where the device is: serial:///dev/ttyUSB0?baudRate=115200, tcp://host:port (ser2net), ' +
+    'replay://path/to/recording, or sim://name (the built-in store simulator)',
+});
+
+export const CameraUrl = Type.String({
+  pattern: '^(rtsp|rtsps|http|https|file|v4l2|replay|sim)://.+$',
+  description: 'rtsp://…, http(s)://… (MJPEG), v4l2:///dev/video0, file:///path.mp4, replay://…, sim://name',
+});
+
+const FloorPoint = Type.Tuple([Type.Number(), Type.Number()], {
+  description: '[x, y] in metres on the floor plan; origin at the plan\'s top-left corner',
+});
+
+const Polygon = Type.Array(FloorPoint, { minItems: 3, maxItems: 64, description: 'floor polygon, ≥ 3 points' });
+
+export const StoreSection = Type.Object(
+  {
+    id: Id('store id, used in MQTT topics and receipts'),
+    name: Text('display name'),
+    timezone: Type.String({ default: 'UTC', minLength: 1, description: 'IANA time zone for hourly buckets and quiet hours' }),
+    currency: Type.String({ pattern: '^[A-Z]{3}$', default: 'EUR', description: 'ISO 4217 code of all prices' }),
+    floor: Type.Object(
+      {
+        widthM: Type.Number({ exclusiveMinimum: 0, description: 'floor plan width (x) in metres' }),
+        depthM: Type.Number({ exclusiveMinimum: 0, description: 'floor plan depth (y) in metres' }),
+        planImage: Type.Optional(Type.String({ minLength: 1, description: 'floor plan image (PNG/JPEG) for heatmaps and the live page' })),
+      },
+      { additionalProperties: false },
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const AdminSection = Type.Object(
+  {
+    host: Type.String({ default: '127.0.0.1', minLength: 1, description: 'address the admin page listens on; 0.0.0.0 for tablets on the store network' }),
+    port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080, description: 'admin HTTP port (0 picks a free port)' }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+export const LogSection = Type.Object(
+  {
+    level: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info', description: 'log level (LOG_LEVEL overrides)' }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+export const Camera = Type.Object(
+  {
+    id: Id('camera id'),
+    name: Type.Optional(Text('display name')),
+    role: Type.Enum(['overhead', 'shelf', 'entrance'], { description: 'overhead cameras track shoppers; shelf cameras see picks' }),
+    url: CameraUrl,
+    fps: Type.Number({ exclusiveMinimum: 0, maximum: 60, default: 5, description: 'frames per second handed to the detector (ffmpeg decimates)' }),
+    detectSize: Type.Object(
+      {
+        width: Type.Integer({ minimum: 32, maximum: 4096, description: 'width of the frames ffmpeg scales to' }),
+        height: Type.Integer({ minimum: 32, maximum: 4096, description: 'height of the frames ffmpeg scales to' }),
+      },
+      { additionalProperties: false, default: { width: 640, height: 360 } },
+    ),
+    calibration: Type.Optional(Type.String({ minLength: 1, description: 'homography file written by `edge-agent calibrate camera`' })),
+    shelves: Type.Optional(Type.Array(ShelfRef, { description: 'shelves a shelf camera looks at' })),
+  },
+  { additionalProperties: false },
+);
+
+export const Plate = Type.Object(
+  {
+    id: Type.Integer({ minimum: 1, maximum: 99, description: 'plate number on its shelf, from the left' }),
+    widthM: Type.Number({ exclusiveMinimum: 0, maximum: 5, description: 'plate width in metres' }),
+    capacityGrams: Type.Number({ exclusiveMinimum: 0, default: 20000, description: 'load cell capacity; readings beyond it are out of range' }),
+    modbus: Type.Optional(
+      Type.Object(
+        {
+          unitId: Type.Integer({ minimum: 1, maximum: 247, description: 'Modbus RTU slave id of the transmitter' }),
+          register: Type.Integer({ minimum: 0, maximum: 65535, description: 'first register of the reading' }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const Shelf = Type.Object(
+  {
+    id: Type.Integer({ minimum: 1, maximum: 99, description: 'shelf number in its gondola, from the bottom' }),
+    heightM: Type.Number({ minimum: 0, maximum: 4, description: 'height of the shelf surface above the floor' }),
+    device: DeviceUrl,
+    protocol: Type.Enum(['scale-line', 'modbus-rtu'], { default: 'scale-line', description: 'shelf controller protocol' }),
+    plates: Type.Array(Plate, { minItems: 1, maxItems: 32 }),
+  },
+  { additionalProperties: false },
+);
+
+export const Gondola = Type.Object(
+  {
+    id: Type.Integer({ minimum: 1, maximum: 999, description: 'gondola number' }),
+    name: Type.Optional(Text('display name')),
+    position: Type.Object(
+      {
+        x: Type.Number({ description: 'x of the gondola\'s front-left corner, metres' }),
+        y: Type.Number({ description: 'y of the gondola\'s front-left corner, metres' }),
+        widthM: Type.Number({ exclusiveMinimum: 0 }),
+        depthM: Type.Number({ exclusiveMinimum: 0 }),
+        rotationDeg: Type.Number({ default: 0, minimum: -360, maximum: 360, description: 'rotation about the front-left corner' }),
+      },
+      { additionalProperties: false },
+    ),
+    frontZone: Type.Optional(ZoneRef('zone in front of the gondola where shoppers reach its shelves')),
+    shelves: Type.Array(Shelf, { minItems: 1, maxItems: 16 }),
+  },
+  { additionalProperties: false },
+);
+
+export const Product = Type.Object(
+  {
+    id: Id('product id (SKU)'),
+    name: Text('name on receipts and screens'),
+    gtin: Type.String({ pattern: '^([0-9]{8}|[0-9]{12,14})$', description: 'GTIN-8/12/13/14 with a valid check digit' }),
+    unitWeight: Type.Number({ exclusiveMinimum: 0, maximum: 100000, description: 'catalogue weight of one unit in grams' }),
+    weightTolerance: Type.Number({ minimum: 0, description: 'expected spread of a unit\'s measured weight, grams (one sigma)' }),
+    price: Type.Integer({ minimum: 0, description: 'unit price in minor currency units (cents)' }),
+    plates: Type.Array(PlateRef, { description: 'plates the product rests on; empty when it is not on a shelf' }),
+    rfidTagged: Type.Boolean({ default: false, description: 'units carry SGTIN RFID tags' }),
+    category: Type.Optional(Text('category for recommendations and analytics')),
+    image: Type.Optional(Type.String({ minLength: 1, description: 'packaging image for screens and the admin page' })),
+  },
+  { additionalProperties: false },
+);
+
+export const Planogram = Type.Object(
+  {
+    products: Type.Array(Product, { default: [] }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+export const Antenna = Type.Object(
+  {
+    port: Type.Integer({ minimum: 1, maximum: 16, description: 'antenna port on the reader' }),
+    role: Type.Enum(['shelf', 'gate-inside', 'gate-outside'], { description: 'what the antenna watches' }),
+    shelf: Type.Optional(ShelfRef),
+    gate: Type.Optional(ZoneRef('gate id, for gate antennas')),
+  },
+  { additionalProperties: false },
+);
+
+export const RfidReader = Type.Object(
+  {
+    id: Id('reader id'),
+    device: DeviceUrl,
+    protocol: Type.Enum(['r200', 'ascii-line'], { default: 'r200', description: 'M100/QM100 binary frames or one EPC per text line' }),
+    linePattern: Type.Optional(Type.String({ minLength: 1, description: 'ascii-line: regular expression with named groups epc, antenna, rssi' })),
+    powerDbm: Type.Optional(Type.Number({ minimum: 0, maximum: 33, description: 'transmit power' })),
+    antennas: Type.Array(Antenna, { minItems: 1, maxItems: 16 }),
+  },
+  { additionalProperties: false },
+);
+
+export const RfidSection = Type.Object(
+  {
+    readers: Type.Array(RfidReader, { default: [] }),
+    exitPolicy: Type.Enum(['bill', 'alert'], { default: 'alert', description: 'a tagged item leaving the store: bill the exiting shopper, or alert staff' }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+export const Gate = Type.Object(
+  {
+    id: Id('gate id'),
+    kind: Type.Enum(['entry', 'exit', 'entry-exit']),
+    device: DeviceUrl,
+    zone: Type.Optional(ZoneRef('floor zone the gate opens onto')),
+  },
+  { additionalProperties: false },
+);
+
+export const Zone = Type.Object(
+  {
+    id: Id('zone id'),
+    name: Text('display name'),
+    type: Type.Enum(['aisle', 'shelf-front', 'promo', 'queue', 'entry', 'exit', 'staff-only']),
+    polygon: Polygon,
+  },
+  { additionalProperties: false },
+);
+
+export const Screen = Type.Object(
+  {
+    id: Id('screen id'),
+    name: Text('display name'),
+    zone: ZoneRef('zone whose shoppers the screen addresses'),
+    shelves: Type.Array(ShelfRef, { default: [], description: 'shelves next to the screen' }),
+    tokenEnv: Type.Optional(EnvName('environment variable holding the screen\'s access token')),
+  },
+  { additionalProperties: false },
+);
+
+export const MqttSection = Type.Object(
+  {
+    url: Type.Optional(
+      Type.String({ pattern: '^(mqtt|mqtts|ws|wss)://.+$', description: 'cloud or store broker; absent: an embedded broker on loopback' }),
+    ),
+    clientId: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+    topicPrefix: Type.String({ default: 'retail', pattern: '^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$', description: 'topics are <prefix>/<storeId>/…' }),
+    usernameEnv: Type.Optional(EnvName('environment variable holding the MQTT user name')),
+    passwordEnv: Type.Optional(EnvName('environment variable holding the MQTT password')),
+    tls: Type.Optional(
+      Type.Object(
+        {
+          caFile: Type.Optional(Type.String({ minLength: 1 })),
+          certFile: Type.Optional(Type.String({ minLength: 1 })),
+          keyFile: Type.Optional(Type.String({ minLength: 1 })),
+          rejectUnauthorized: Type.Boolean({ default: true }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    keepaliveSeconds: Type.Integer({ minimum: 5, maximum: 3600, default: 30 }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+/** Days each class of facts is kept on the box; the retention job deletes older rows. */
+export const RetentionSection = Type.Object(
+  {
+    observationsDays: Type.Integer({ minimum: 1, default: 7, description: 'weight events, tracks, tag reads' }),
+    sessionsDays: Type.Integer({ minimum: 1, default: 30, description: 'shopper sessions and cart ledgers' }),
+    receiptsDays: Type.Integer({ minimum: 1, default: 400, description: 'receipts and review decisions' }),
+    analyticsDays: Type.Integer({ minimum: 1, default: 400, description: 'dwell, heatmaps, footfall, exposures' }),
+    operationsDays: Type.Integer({ minimum: 1, default: 90, description: 'agent runs, device events, config snapshots' }),
+    intervalMinutes: Type.Integer({ minimum: 1, maximum: 1440, default: 60, description: 'how often the retention job runs' }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+export const StoreConfigSchema = Type.Object(
+  {
+    $schema: Type.Optional(Type.String({ description: 'path to store.schema.json, for editors' })),
+    version: Type.Integer({ minimum: 1, description: `configuration format version; this agent writes ${CONFIG_VERSION}` }),
+    store: StoreSection,
+    dataDir: Type.String({ default: './data', minLength: 1, description: 'directory of the SQLite database (relative to the working directory)' }),
+    admin: AdminSection,
+    log: LogSection,
+    cameras: Type.Array(Camera, { default: [] }),
+    gondolas: Type.Array(Gondola, { default: [] }),
+    planogram: Planogram,
+    rfid: RfidSection,
+    gates: Type.Array(Gate, { default: [] }),
+    zones: Type.Array(Zone, { default: [] }),
+    screens: Type.Array(Screen, { default: [] }),
+    mqtt: MqttSection,
+    retention: RetentionSection,
+  },
+  { additionalProperties: false, title: 'Store configuration' },
+);
+
+export type StoreConfig = Type.Static<typeof StoreConfigSchema>;
+export type CameraConfig = Type.Static<typeof Camera>;
+export type GondolaConfig = Type.Static<typeof Gondola>;
+export type ShelfConfig = Type.Static<typeof Shelf>;
+export type PlateConfig = Type.Static<typeof Plate>;
+export type ProductConfig = Type.Static<typeof Product>;
+export type RfidReaderConfig = Type.Static<typeof RfidReader>;
+export type GateConfig = Type.Static<typeof Gate>;
+export type ZoneConfig = Type.Static<typeof Zone>;
+export type ScreenConfig = Type.Static<typeof Screen>;
+export type MqttConfig = Type.Static<typeof MqttSection>;
+export type RetentionConfig = Type.Static<typeof RetentionSection>;
+export type DataClass = Exclude<keyof RetentionConfig, 'intervalMinutes'> extends `${infer C}Days` ? C : never;

@@ -1,0 +1,102 @@
+/**
+ * The agent: builds every component from the store configuration and runs them in dependency
+ * order. Follow the imports from here to find any feature:
+ *
+ *   db/        SQLite connection, migrations, repositories, retention
+ *   admin/     the fastify admin app (/healthz, later the staff pages)
+ *   config/    loading the store configuration (schema in ../../device-config)
+ */
+import type { StoreConfig } from '../../device-config/schema.js';
+import { AdminServer } from './admin/admin-server.js';
+import { overallStatus, type HealthReport } from './admin/health-report.js';
+import { AgentRunRecorder } from './agent-run-recorder.js';
+import { EventBus } from './bus.js';
+import type { Secrets } from './config/secrets.js';
+import { StoreDatabase } from './db/database.js';
+import { RetentionJob } from './db/retention.js';
+import { Lifecycle } from './lifecycle.js';
+import type { Logger } from './log.js';
+
+export interface AgentOptions {
+  config: StoreConfig;
+  secrets: Secrets;
+  log: Logger;
+  version: string;
+  clock?: () => number;
+}
+
+export class Agent {
+  readonly bus: EventBus;
+  readonly database: StoreDatabase;
+  private readonly lifecycle: Lifecycle;
+  private readonly runRecorder: AgentRunRecorder;
+  private readonly admin: AdminServer;
+  private readonly log: Logger;
+  private readonly clock: () => number;
+  private stopping: Promise<string[]> | undefined;
+
+  constructor(private readonly options: AgentOptions) {
+    const { config, log } = options;
+    this.log = log.child({ module: 'agent' });
+    this.clock = options.clock ?? Date.now;
+    this.bus = new EventBus(log.child({ module: 'bus' }));
+    this.database = new StoreDatabase(config.dataDir, log.child({ module: 'db' }));
+    this.runRecorder = new AgentRunRecorder(this.database, config, options.version, log.child({ module: 'agent-run' }), this.clock);
+    const retention = new RetentionJob(this.database, config.retention, log.child({ module: 'retention' }), undefined, this.clock);
+    this.admin = new AdminServer({
+      host: config.admin.host,
+      port: config.admin.port,
+      log: log.child({ module: 'admin' }),
+      health: () => this.health(),
+    });
+    this.lifecycle = new Lifecycle([this.database, this.runRecorder, retention, this.admin], this.log);
+  }
+
+  get config(): StoreConfig {
+    return this.options.config;
+  }
+
+  get adminUrl(): string | undefined {
+    return this.admin.url;
+  }
+
+  get startOrder(): readonly string[] {
+    return this.lifecycle.startOrder;
+  }
+
+  async start(): Promise<void> {
+    await this.lifecycle.start();
+    const runId = this.runRecorder.runId!;
+    this.bus.emit('agent.started', { runId, storeId: this.config.store.id, at: this.clock() });
+    this.log.info({ runId, storeId: this.config.store.id, admin: this.adminUrl, order: this.startOrder }, 'agent started');
+  }
+
+  /** Stops everything in reverse order; safe to call more than once (signals can repeat). */
+  stop(reason: string): Promise<string[]> {
+    this.stopping ??= (async () => {
+      this.log.info({ reason }, 'agent stopping');
+      this.bus.emit('agent.stopping', { reason, at: this.clock() });
+      this.runRecorder.stopReason = reason;
+      const failed = await this.lifecycle.stop();
+      this.log.info({ failed }, failed.length === 0 ? 'agent stopped cleanly' : 'agent stopped with errors');
+      return failed;
+    })();
+    return this.stopping;
+  }
+
+  health(): HealthReport {
+    const components = this.lifecycle.report();
+    const startedAt = this.runRecorder.startedAt;
+    return {
+      status: overallStatus(components),
+      storeId: this.config.store.id,
+      version: this.options.version,
+      runId: this.runRecorder.runId ?? null,
+      startedAt: startedAt === undefined ? null : new Date(startedAt).toISOString(),
+      uptimeSeconds: startedAt === undefined ? 0 : Math.max(0, (this.clock() - startedAt) / 1000),
+      previousRunStoppedCleanly: this.runRecorder.previousRunStoppedCleanly,
+      busListenerFailures: this.bus.listenerFailures,
+      components,
+    };
+  }
+}

@@ -1,0 +1,84 @@
+import { EventEmitter } from 'node:events';
+import type { Logger } from './log.js';
+import type { HealthStatus } from './lifecycle.js';
+
+/**
+ * Every event on the bus, by name. A payload type is declared once here (or imported from the
+ * module that owns the concept) so emitters and listeners cannot disagree.
+ */
+export interface BusEvents {
+  'agent.started': { runId: number; storeId: string; at: number };
+  'agent.stopping': { reason: string; at: number };
+  'component.health': { component: string; status: HealthStatus; detail?: string; at: number };
+}
+
+export type BusEventName = keyof BusEvents;
+export type BusListener<K extends BusEventName> = (payload: BusEvents[K]) => void | Promise<void>;
+
+interface Registration {
+  event: BusEventName;
+  wrapped: (payload: unknown) => void;
+}
+
+/**
+ * Typed, synchronous event bus. Each listener is registered under an owner (a component name)
+ * so a component removes exactly its own listeners on stop, and a throwing or rejecting
+ * listener is logged and counted without reaching the emitter or the other listeners.
+ */
+export class EventBus {
+  private readonly emitter = new EventEmitter({ captureRejections: false });
+  private readonly byOwner = new Map<string, Registration[]>();
+  private failures = 0;
+
+  constructor(private readonly log: Logger) {
+    // Many components listen to the same few events; the default warning at 10 is noise here.
+    this.emitter.setMaxListeners(0);
+  }
+
+  on<K extends BusEventName>(event: K, owner: string, listener: BusListener<K>): () => void {
+    const wrapped = (payload: unknown): void => {
+      try {
+        const result = listener(payload as BusEvents[K]);
+        if (result instanceof Promise) result.catch((err: unknown) => this.contain(event, owner, err));
+      } catch (err) {
+        this.contain(event, owner, err);
+      }
+    };
+    this.emitter.on(event, wrapped);
+    const registrations = this.byOwner.get(owner) ?? [];
+    registrations.push({ event, wrapped });
+    this.byOwner.set(owner, registrations);
+    return () => this.remove(owner, event, wrapped);
+  }
+
+  emit<K extends BusEventName>(event: K, payload: BusEvents[K]): void {
+    this.emitter.emit(event, payload);
+  }
+
+  /** Removes every listener the owner registered; components call this from `stop()`. */
+  removeAllOf(owner: string): void {
+    for (const { event, wrapped } of this.byOwner.get(owner) ?? []) this.emitter.off(event, wrapped);
+    this.byOwner.delete(owner);
+  }
+
+  listenerCount(event: BusEventName): number {
+    return this.emitter.listenerCount(event);
+  }
+
+  /** Listener failures contained since start: shown on health so a silent bug is still visible. */
+  get listenerFailures(): number {
+    return this.failures;
+  }
+
+  private remove(owner: string, event: BusEventName, wrapped: (payload: unknown) => void): void {
+    this.emitter.off(event, wrapped);
+    const remaining = (this.byOwner.get(owner) ?? []).filter((r) => r.wrapped !== wrapped);
+    if (remaining.length > 0) this.byOwner.set(owner, remaining);
+    else this.byOwner.delete(owner);
+  }
+
+  private contain(event: BusEventName, owner: string, err: unknown): void {
+    this.failures += 1;
+    this.log.error({ err, event, owner }, 'bus listener failed; other listeners unaffected');
+  }
+}

@@ -1,0 +1,122 @@
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import type { DataClass, RetentionConfig } from '../../../device-config/schema.js';
+import { describeError } from '../errors.js';
+import type { Component, ComponentHealth } from '../lifecycle.js';
+import type { Logger } from '../log.js';
+import type { StoreDatabase } from './database.js';
+
+/** A table whose rows expire after the days configured for their data class. */
+export interface RetentionRule {
+  dataClass: DataClass;
+  table: string;
+  /** Column holding the row's time in ms since the epoch. */
+  timeColumn: string;
+  /** SQL condition for rows kept regardless of age. */
+  keep?: string;
+}
+
+/**
+ * Every expiring table, by data class. Order matters where rows reference each other: runs go
+ * before the configuration snapshots they point at.
+ */
+export const RETENTION_RULES: readonly RetentionRule[] = [
+  // The newest run is the one in progress, however long it has been running.
+  { dataClass: 'operations', table: 'agent_runs', timeColumn: 'started_at', keep: 'id = (SELECT MAX(id) FROM agent_runs)' },
+  { dataClass: 'operations', table: 'config_snapshots', timeColumn: 'last_used_at', keep: 'hash IN (SELECT config_hash FROM agent_runs WHERE config_hash IS NOT NULL)' },
+];
+
+const DAY_MS = 86_400_000;
+const BATCH_ROWS = 2_000;
+
+export interface RetentionReport {
+  at: number;
+  deleted: Record<string, number>;
+  ms: number;
+}
+
+/**
+ * Deletes expired rows in small batches, yielding to the event loop between them so that a
+ * first run over a long backlog never stalls sensor sampling.
+ */
+export class RetentionJob implements Component {
+  readonly name = 'retention';
+  readonly dependsOn = ['database'] as const;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<RetentionReport> | undefined;
+  private last: RetentionReport | undefined;
+  private lastError: string | undefined;
+  private stopping = false;
+
+  constructor(
+    private readonly database: StoreDatabase,
+    private readonly config: RetentionConfig,
+    private readonly log: Logger,
+    private readonly rules: readonly RetentionRule[] = RETENTION_RULES,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  async start(): Promise<void> {
+    this.stopping = false;
+    this.timer = setInterval(() => void this.runGuarded(), this.config.intervalMinutes * 60_000);
+    this.timer.unref();
+    void this.runGuarded();
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.running?.catch(() => undefined);
+  }
+
+  health(): ComponentHealth {
+    return {
+      status: this.lastError ? 'degraded' : 'up',
+      ...(this.lastError ? { detail: this.lastError } : {}),
+      lastRunAt: this.last?.at ?? null,
+      lastDeleted: this.last?.deleted ?? {},
+    };
+  }
+
+  /** One pass over every rule; concurrent calls share the pass in progress. */
+  runOnce(): Promise<RetentionReport> {
+    this.running ??= this.pass().finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  private async runGuarded(): Promise<void> {
+    try {
+      await this.runOnce();
+      this.lastError = undefined;
+    } catch (err) {
+      this.lastError = describeError(err);
+      this.log.error({ err }, 'retention pass failed; will retry at the next interval');
+    }
+  }
+
+  private async pass(): Promise<RetentionReport> {
+    const t0 = performance.now();
+    const now = this.clock();
+    const deleted: Record<string, number> = {};
+    for (const rule of this.rules) {
+      const cutoff = now - this.config[`${rule.dataClass}Days`] * DAY_MS;
+      const keep = rule.keep ? ` AND NOT (${rule.keep})` : '';
+      const sql = `DELETE FROM ${rule.table} WHERE rowid IN (SELECT rowid FROM ${rule.table} WHERE ${rule.timeColumn} < ?${keep} LIMIT ${BATCH_ROWS})`;
+      let total = 0;
+      for (;;) {
+        if (this.stopping || !this.database.isOpen) break;
+        const changes = this.database.handle.prepare(sql).run(cutoff).changes;
+        total += changes;
+        if (changes < BATCH_ROWS) break;
+        await yieldToLoop();
+      }
+      deleted[rule.table] = (deleted[rule.table] ?? 0) + total;
+    }
+    const report = { at: now, deleted, ms: Math.round(performance.now() - t0) };
+    this.last = report;
+    if (Object.values(deleted).some((n) => n > 0)) this.log.info(report, 'retention pass deleted expired rows');
+    return report;
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * The `edge-agent` command line. Each command lives in `cli/`; this file only parses flags.
+ * Exit codes: 0 success, 1 runtime failure, 2 bad input (usage or configuration).
+ */
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { checkConfig } from './cli/check-config.js';
+import { configDocs } from './cli/config-docs.js';
+import { EXIT_BAD_INPUT, EXIT_FAILURE, processIo, type CliIo } from './cli/output.js';
+import { runAgent, type RunOverrides } from './cli/run.js';
+import { describeError } from './errors.js';
+import { LOG_LEVELS } from './log.js';
+import { agentVersion, DEMO_CONFIG } from './paths.js';
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n > 65535) throw new InvalidArgumentError('must be an integer from 0 to 65535');
+  return n;
+}
+
+function addRunFlags(command: Command): Command {
+  return command
+    .option('--port <port>', 'admin HTTP port (overrides admin.port; 0 picks a free port)', port)
+    .option('--host <address>', 'admin HTTP address (overrides admin.host)')
+    .option('--data-dir <dir>', 'directory of the SQLite database (overrides dataDir)')
+    .addOption(new Option('--log-level <level>', 'log level (overrides log.level and LOG_LEVEL)').choices(LOG_LEVELS as string[]));
+}
+
+export function buildCli(io: CliIo, setExit: (code: number) => void): Command {
+  const program = new Command('edge-agent')
+    .description('Edge runtime for checkout-free stores')
+    .version(agentVersion())
+    .showHelpAfterError('(run edge-agent --help for usage)')
+    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
+    .exitOverride();
+
+  addRunFlags(program.command('run').description('run the agent for a store').requiredOption('-c, --config <file>', 'store configuration file')).action(
+    async (opts: RunOverrides & { config: string }) => setExit(await runAgent(opts.config, opts, io)),
+  );
+
+  addRunFlags(program.command('demo').description('run the demo store (device-config/demo-store.json)')).action(async (opts: RunOverrides) =>
+    setExit(await runAgent(DEMO_CONFIG(), opts, io)),
+  );
+
+  program
+    .command('check-config')
+    .description('validate a store configuration; prints every error as "path: message", exits 2 when invalid')
+    .argument('<file>', 'store configuration file')
+    .action(async (file: string) => setExit(await checkConfig(file, io)));
+
+  program
+    .command('config-docs')
+    .description('regenerate device-config/REFERENCE.md and store.schema.json from the schema')
+    .option('--check', 'only check that the generated files are current')
+    .action(async (opts: { check?: boolean }) => setExit(await configDocs(opts.check === true, io)));
+
+  return program;
+}
+
+/** Runs the CLI and resolves with the process exit code. */
+export async function main(argv: readonly string[] = process.argv, io: CliIo = processIo): Promise<number> {
+  let code = 0;
+  const program = buildCli(io, (c) => {
+    code = c;
+  });
+  try {
+    await program.parseAsync(argv as string[]);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version end here too, with exit code 0.
+      return err.exitCode === 0 ? 0 : EXIT_BAD_INPUT;
+    }
+    io.err(`error: ${describeError(err)}`);
+    return EXIT_FAILURE;
+  }
+  return code;
+}

@@ -1,0 +1,180 @@
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { StoreDatabase, openDatabase } from '../../edge-agent/src/db/database.js';
+import { migrate, schemaVersion, type Migration } from '../../edge-agent/src/db/migrate.js';
+import { MIGRATIONS } from '../../edge-agent/src/db/migrations/index.js';
+import { AgentRunRepository } from '../../edge-agent/src/db/repositories/agent-runs.js';
+import { ConfigSnapshotRepository } from '../../edge-agent/src/db/repositories/config-snapshots.js';
+import { RetentionJob } from '../../edge-agent/src/db/retention.js';
+import { ErrorCode, isEdgeError } from '../../edge-agent/src/errors.js';
+import { silentLogger } from '../../edge-agent/src/log.js';
+import { useTempDirs } from '../support/temp-dir.js';
+
+const tempDir = useTempDirs();
+
+const tables = (db: BetterSqlite3.Database) =>
+  (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]).map((r) => r.name);
+
+describe('database migrations', () => {
+  it('creates the whole schema on an empty database, with WAL and NORMAL sync', async () => {
+    const dir = tempDir();
+    const database = new StoreDatabase(join(dir, 'data'), silentLogger());
+    await database.start();
+    const db = database.handle;
+    expect(tables(db)).toEqual(['agent_runs', 'config_snapshots', 'schema_migrations']);
+    expect(schemaVersion(db)).toBe(MIGRATIONS.length);
+    expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(db.pragma('synchronous', { simple: true })).toBe(1); // NORMAL
+    expect(db.pragma('busy_timeout', { simple: true })).toBe(5000);
+    expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
+    expect(database.health()).toMatchObject({ status: 'up', schema: MIGRATIONS.length });
+    await database.stop();
+    // No backup for a brand-new database: there was nothing to lose.
+    expect(existsSync(join(dir, 'data', 'backups'))).toBe(false);
+    // Clean stop checkpoints the WAL into the main file.
+    expect(existsSync(join(dir, 'data', 'store.db-wal'))).toBe(false);
+  });
+
+  it('upgrades an old database in place, keeping its rows, after backing it up', async () => {
+    const dataDir = tempDir();
+    const file = join(dataDir, 'store.db');
+    // A database as the first release left it: schema version 1 with a run recorded.
+    const old = openDatabase(file);
+    migrate(old, MIGRATIONS.slice(0, 1));
+    old.prepare("INSERT INTO agent_runs (started_at, stopped_at, stop_reason, agent_version, hostname, pid) VALUES (1000, 2000, 'SIGTERM', '0.0.1', 'box', 42)").run();
+    old.close();
+
+    const database = new StoreDatabase(dataDir, silentLogger());
+    await database.start();
+    const db = database.handle;
+    expect(schemaVersion(db)).toBe(2);
+    const runs = new AgentRunRepository(db);
+    const newRun = runs.begin({ startedAt: 3000, agentVersion: '0.1.0', hostname: 'box', pid: 43, configHash: null });
+    expect(runs.before(newRun)).toEqual([
+      { id: 1, startedAt: 1000, stoppedAt: 2000, stopReason: 'SIGTERM', agentVersion: '0.0.1', hostname: 'box', pid: 42, configHash: null },
+    ]);
+    await database.stop();
+
+    const backups = readdirSync(join(dataDir, 'backups'));
+    expect(backups).toHaveLength(1);
+    expect(backups[0]).toMatch(/^store-schema1-.*\.db$/);
+    const backup = new BetterSqlite3(join(dataDir, 'backups', backups[0]!), { readonly: true });
+    expect(schemaVersion(backup)).toBe(1);
+    backup.close();
+  });
+
+  it('applies all pending migrations in one transaction: a failure leaves the old version intact', () => {
+    const db = openDatabase(join(tempDir(), 'store.db'));
+    migrate(db, MIGRATIONS.slice(0, 1));
+    const broken: Migration[] = [
+      ...MIGRATIONS,
+      { version: MIGRATIONS.length + 1, name: 'half-done', up: (d) => d.exec('CREATE TABLE half (x); SELECT nonsense FROM nowhere;') },
+    ];
+    const err = (() => {
+      try {
+        migrate(db, broken);
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    })();
+    expect(isEdgeError(err, ErrorCode.DbMigrationFailed)).toBe(true);
+    expect((err as Error).message).toMatch(/^migration 3 \(half-done\) failed, database left at version 1: no such table: nowhere/);
+    expect(schemaVersion(db)).toBe(1);
+    expect(tables(db)).toEqual(['agent_runs', 'schema_migrations']);
+    db.close();
+  });
+
+  it('is a no-op when the database is current', () => {
+    const db = openDatabase(join(tempDir(), 'store.db'));
+    expect(migrate(db, MIGRATIONS).applied).toEqual(['1-agent-runs', '2-config-snapshots']);
+    expect(migrate(db, MIGRATIONS)).toEqual({ from: 2, to: 2, applied: [] });
+    db.close();
+  });
+
+  it('refuses a database written by a newer agent and leaves it untouched', async () => {
+    const dataDir = tempDir();
+    const db = openDatabase(join(dataDir, 'store.db'));
+    migrate(db, [...MIGRATIONS, { version: 3, name: 'from-the-future', up: (d) => d.exec('CREATE TABLE future (x)') }]);
+    db.close();
+    const database = new StoreDatabase(dataDir, silentLogger());
+    const err = await database.start().catch((e: unknown) => e);
+    expect(isEdgeError(err, ErrorCode.DbSchemaTooNew)).toBe(true);
+    expect(database.isOpen).toBe(false);
+    const check = new BetterSqlite3(join(dataDir, 'store.db'), { readonly: true });
+    expect(schemaVersion(check)).toBe(3);
+    check.close();
+  });
+
+  it('rejects a file that is not a SQLite database with a clear error', async () => {
+    const dataDir = tempDir();
+    writeFileSync(join(dataDir, 'store.db'), 'this is not a database, it is a shopping list'.repeat(100));
+    const err = await new StoreDatabase(dataDir, silentLogger()).start().catch((e: unknown) => e);
+    expect(isEdgeError(err, ErrorCode.DbOpenFailed)).toBe(true);
+    expect((err as Error).message).toMatch(/is not usable: file is not a database/);
+  });
+});
+
+describe('retention', () => {
+  const DAY = 86_400_000;
+  const retention = { observationsDays: 7, sessionsDays: 30, receiptsDays: 400, analyticsDays: 400, operationsDays: 90, intervalMinutes: 60 };
+
+  it('deletes rows older than their data class allows, in batches, and keeps the current run', async () => {
+    const database = new StoreDatabase(tempDir(), silentLogger());
+    await database.start();
+    const db = database.handle;
+    const now = 1_000 * DAY;
+    const runs = new AgentRunRepository(db);
+    const snapshots = new ConfigSnapshotRepository(db);
+    const oldHash = snapshots.record({ old: true }, now - 200 * DAY);
+    const insertMany = db.transaction(() => {
+      for (let i = 0; i < 4500; i++) {
+        runs.begin({ startedAt: now - 100 * DAY - i, agentVersion: 'x', hostname: 'h', pid: i, configHash: oldHash });
+      }
+    });
+    insertMany();
+    const recentHash = snapshots.record({ recent: true }, now - DAY);
+    const recent = runs.begin({ startedAt: now - DAY, agentVersion: 'x', hostname: 'h', pid: 1, configHash: recentHash });
+    // The run in progress started long ago but must survive: it is still being written to.
+    const current = runs.begin({ startedAt: now - 365 * DAY, agentVersion: 'x', hostname: 'h', pid: 2, configHash: oldHash });
+
+    const job = new RetentionJob(database, retention, silentLogger(), undefined, () => now);
+    const report = await job.runOnce();
+    expect(report.deleted).toEqual({ agent_runs: 4500, config_snapshots: 0 });
+    const left = (db.prepare('SELECT id FROM agent_runs ORDER BY id').all() as { id: number }[]).map((r) => r.id);
+    expect(left).toEqual([recent, current]);
+    // The old snapshot is still referenced by the current run.
+    expect(snapshots.get(oldHash)).toEqual({ old: true });
+    expect(job.health()).toMatchObject({ status: 'up', lastRunAt: now, lastDeleted: { agent_runs: 4500 } });
+    await database.stop();
+  });
+
+  it('drops configuration snapshots no run refers to any more', async () => {
+    const database = new StoreDatabase(tempDir(), silentLogger());
+    await database.start();
+    const now = 1_000 * DAY;
+    const snapshots = new ConfigSnapshotRepository(database.handle);
+    const orphan = snapshots.record({ orphan: true }, now - 120 * DAY);
+    const job = new RetentionJob(database, retention, silentLogger(), undefined, () => now);
+    expect((await job.runOnce()).deleted).toEqual({ agent_runs: 0, config_snapshots: 1 });
+    expect(snapshots.get(orphan)).toBeUndefined();
+    await database.stop();
+  });
+
+  it('honours the configured days per class', async () => {
+    const database = new StoreDatabase(tempDir(), silentLogger());
+    await database.start();
+    const now = 1_000 * DAY;
+    const runs = new AgentRunRepository(database.handle);
+    runs.begin({ startedAt: now - 10 * DAY, agentVersion: 'x', hostname: 'h', pid: 1, configHash: null });
+    runs.begin({ startedAt: now, agentVersion: 'x', hostname: 'h', pid: 2, configHash: null });
+    const keepLong = new RetentionJob(database, retention, silentLogger(), undefined, () => now);
+    expect((await keepLong.runOnce()).deleted['agent_runs']).toBe(0);
+    const keepShort = new RetentionJob(database, { ...retention, operationsDays: 5 }, silentLogger(), undefined, () => now);
+    expect((await keepShort.runOnce()).deleted['agent_runs']).toBe(1);
+    await database.stop();
+  });
+});
