@@ -41,6 +41,8 @@ export OPENCV4NODEJS_DISABLE_AUTOBUILD=1
 export OPENCV_INCLUDE_DIR=/usr/include/opencv4
 export OPENCV_LIB_DIR="/usr/lib/$multiarch"
 export OPENCV_BIN_DIR=/usr/bin
+# onnxruntime-node's CPU binaries ship in its npm package; its installer would fetch CUDA files.
+export ONNXRUNTIME_NODE_INSTALL=skip
 
 stamp=node_modules/.setup-lock-sha256
 want=$(sha256sum package-lock.json | cut -d' ' -f1)
