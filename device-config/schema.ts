@@ -133,11 +133,16 @@ export const Gondola = Type.Object(
     name: Type.Optional(Text('display name')),
     position: Type.Object(
       {
-        x: Type.Number({ description: 'x of the gondola\'s front-left corner, metres' }),
-        y: Type.Number({ description: 'y of the gondola\'s front-left corner, metres' }),
-        widthM: Type.Number({ exclusiveMinimum: 0 }),
-        depthM: Type.Number({ exclusiveMinimum: 0 }),
-        rotationDeg: Type.Number({ default: 0, minimum: -360, maximum: 360, description: 'rotation about the front-left corner' }),
+        x: Type.Number({ description: 'x of the front-left corner, as seen by a shopper facing the shelves (metres)' }),
+        y: Type.Number({ description: 'y of the front-left corner (metres; y grows down the floor plan)' }),
+        widthM: Type.Number({ exclusiveMinimum: 0, description: 'length of the front, along which plates are numbered from the left' }),
+        depthM: Type.Number({ exclusiveMinimum: 0, description: 'depth from the front edge to the back' }),
+        rotationDeg: Type.Number({
+          default: 0,
+          minimum: -360,
+          maximum: 360,
+          description: 'rotation about the front-left corner; 0: the front runs along +x and shoppers stand on the +y side facing -y; 180: shoppers stand on the -y side',
+        }),
       },
       { additionalProperties: false },
     ),

@@ -1,5 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from './log.js';
+import type { DeviceAvailability } from './devices/device-availability.js';
+import type { GateEvent } from './devices/gate/gate-event.js';
 import type { HealthStatus } from './lifecycle.js';
 
 /**
@@ -10,6 +12,9 @@ export interface BusEvents {
   'agent.started': { runId: number; storeId: string; at: number };
   'agent.stopping': { reason: string; at: number };
   'component.health': { component: string; status: HealthStatus; detail?: string; at: number };
+  'device.availability': DeviceAvailability;
+  /** Emitted after the event is stored. */
+  'gate.event': GateEvent;
 }
 
 export type BusEventName = keyof BusEvents;

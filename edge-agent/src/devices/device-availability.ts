@@ -1,0 +1,11 @@
+export type DeviceKind = 'scale' | 'rfid' | 'gate' | 'camera';
+
+/** A device came online or went offline; published on the bus only when it changes. */
+export interface DeviceAvailability {
+  /** Device id: a camera id, a reader id, a gate id, or `shelf-G.S` for a shelf controller. */
+  device: string;
+  kind: DeviceKind;
+  online: boolean;
+  reason?: string;
+  at: number;
+}
