@@ -6,6 +6,8 @@ import type { StoreClock } from '../../clock.js';
  */
 export interface ByteTransport {
   readonly url: string;
+  /** True for recordings: when one closes it has ended, and reopening would replay it again. */
+  readonly finite: boolean;
   /** Opens the connection; rejects when the device cannot be opened now (the caller retries). */
   open(): Promise<void>;
   write(data: Buffer): Promise<void>;

@@ -9,6 +9,7 @@ import type { ByteTransport } from './byte-transport.js';
  * `replay://` URL in a live configuration) it plays at real-time pace.
  */
 export class ReplayTransport implements ByteTransport, ReplaySource {
+  readonly finite = true;
   private reader: CaptureReader | undefined;
   private nextRecord: CaptureRecord | undefined;
   private dataListener: (chunk: Buffer, receivedAt: number) => void = () => undefined;
