@@ -1,0 +1,231 @@
+/**
+ * The true stock on the shelves: every unit with its own weight and position, so a pick or a
+ * put-back changes exactly the plates the unit rests on — one facing often spans two plates, and a
+ * unit lying across their seam weighs on both.
+ */
+import type { ProductConfig } from '../../../device-config/schema.js';
+import { packageSize } from './product-geometry.js';
+import type { Random } from './random.js';
+import type { PlateLayout, ShelfLayout, StoreLayout } from './store-layout.js';
+import type { ShelfUnit } from './world-snapshot.js';
+
+export interface StockUnit {
+  id: number;
+  product: string;
+  /** True weight of this unit in grams. */
+  weight: number;
+  shelf: string;
+  /** Centre along the gondola front (m from its left end) and distance back from the front edge. */
+  u: number;
+  depth: number;
+  widthM: number;
+  heightM: number;
+  /** Put down where the product does not belong. */
+  misplaced: boolean;
+}
+
+interface Facing {
+  product: string;
+  shelf: ShelfLayout;
+  u0: number;
+  u1: number;
+  columns: number[];
+  rows: number;
+  pitch: number;
+  rowPitch: number;
+}
+
+/** Usable shelf depth for stock, metres. */
+const SHELF_DEPTH_M = 0.45;
+const GAP_M = 0.006;
+/** Shelves are stocked to at most this share of each plate's capacity. */
+const LOAD_LIMIT = 0.7;
+
+export class ShelfStock {
+  private readonly units = new Map<number, StockUnit>();
+  private readonly facings: Facing[] = [];
+  private readonly plateLoad = new Map<string, number>();
+  private readonly trueUnitWeight = new Map<string, number>();
+  private nextId = 1;
+
+  constructor(
+    private readonly layout: StoreLayout,
+    private readonly products: readonly ProductConfig[],
+    private readonly random: Random,
+    /** Systematic difference between catalogue and true weights, as a share of the tolerance. */
+    biasOfTolerance = 1,
+  ) {
+    for (const p of layout.plates.keys()) this.plateLoad.set(p, 0);
+    for (const product of products) {
+      // Real goods differ from the catalogue by a few percent, consistently for a product.
+      const bias = this.random.between(-biasOfTolerance, biasOfTolerance) * product.weightTolerance;
+      this.trueUnitWeight.set(product.id, product.unitWeight + bias);
+      for (const facing of this.facingsOf(product)) this.facings.push(facing);
+    }
+    for (const facing of this.facings) this.fill(facing);
+  }
+
+  /** The grams resting on a plate right now (without sensor effects). */
+  load(plate: string): number {
+    return this.plateLoad.get(plate) ?? 0;
+  }
+
+  allUnits(): IterableIterator<StockUnit> {
+    return this.units.values();
+  }
+
+  count(product: string, shelf?: string): number {
+    let n = 0;
+    for (const u of this.units.values()) if (u.product === product && !u.misplaced && (shelf === undefined || u.shelf === shelf)) n++;
+    return n;
+  }
+
+  /** Facings with at least one unit, for shoppers choosing what to take. */
+  stockedFacings(): { product: string; shelf: string; plates: string[] }[] {
+    return this.facings
+      .filter((f) => this.count(f.product, f.shelf.key) > 0)
+      .map((f) => ({ product: f.product, shelf: f.shelf.key, plates: this.platesUnder(f.shelf, f.u0, f.u1).map((p) => p.key) }));
+  }
+
+  /**
+   * Takes the front unit of a column of the product's facing on `shelf`, preferring the column
+   * nearest `nearU`. Returns undefined when the facing is empty.
+   */
+  take(product: string, shelf: string, nearU?: number): StockUnit | undefined {
+    let best: StockUnit | undefined;
+    let bestScore = Infinity;
+    for (const unit of this.units.values()) {
+      if (unit.product !== product || unit.shelf !== shelf) continue;
+      const score = unit.depth * 10 + (nearU === undefined ? 0 : Math.abs(unit.u - nearU)) + (unit.misplaced ? -100 : 0);
+      if (score < bestScore) {
+        best = unit;
+        bestScore = score;
+      }
+    }
+    if (best) this.remove(best);
+    return best;
+  }
+
+  /** Puts a unit back into the first free front slot of its own facing on `shelf`. */
+  returnToFacing(unit: StockUnit, shelf: string): boolean {
+    const facing = this.facings.find((f) => f.product === unit.product && f.shelf.key === shelf);
+    if (!facing) return false;
+    const slot = this.freeSlot(facing);
+    if (!slot) return false;
+    this.add({ ...unit, shelf, u: slot.u, depth: slot.depth, misplaced: false });
+    return true;
+  }
+
+  /** Leaves a unit at the front of a plate where it does not belong. */
+  misplace(unit: StockUnit, plate: PlateLayout): void {
+    const half = unit.widthM / 2;
+    const u = Math.min(plate.u1 - half, Math.max(plate.u0 + half, this.random.between(plate.u0 + half, plate.u1 - half)));
+    this.add({ ...unit, shelf: `${plate.gondola}.${plate.shelf}`, u, depth: 0, misplaced: true });
+  }
+
+  /** Grams each plate carries of a unit placed at its position. */
+  shares(unit: Pick<StockUnit, 'shelf' | 'u' | 'widthM' | 'weight'>): { plate: string; grams: number }[] {
+    const shelf = this.layout.shelves.get(unit.shelf);
+    if (!shelf) return [];
+    const a = unit.u - unit.widthM / 2;
+    const b = unit.u + unit.widthM / 2;
+    const out: { plate: string; grams: number }[] = [];
+    for (const p of shelf.plates) {
+      const overlap = Math.min(b, p.u1) - Math.max(a, p.u0);
+      if (overlap > 0) out.push({ plate: p.key, grams: (unit.weight * overlap) / (b - a) });
+    }
+    return out;
+  }
+
+  snapshotUnits(): ShelfUnit[] {
+    const out: ShelfUnit[] = [];
+    for (const u of this.units.values()) out.push({ product: u.product, shelf: u.shelf, u: u.u, depth: u.depth, widthM: u.widthM, heightM: u.heightM });
+    return out;
+  }
+
+  private facingsOf(product: ProductConfig): Facing[] {
+    const byShelf = new Map<string, PlateLayout[]>();
+    for (const key of product.plates) {
+      const plate = this.layout.plates.get(key);
+      if (!plate) continue;
+      const shelfKey = `${plate.gondola}.${plate.shelf}`;
+      byShelf.set(shelfKey, [...(byShelf.get(shelfKey) ?? []), plate]);
+    }
+    const size = packageSize(product);
+    const facings: Facing[] = [];
+    for (const [shelfKey, plates] of byShelf) {
+      const shelf = this.layout.shelves.get(shelfKey)!;
+      const u0 = Math.min(...plates.map((p) => p.u0));
+      const u1 = Math.max(...plates.map((p) => p.u1));
+      const pitch = size.widthM + GAP_M;
+      const columns = Math.max(1, Math.floor((u1 - u0) / pitch));
+      const rowPitch = size.depthM + GAP_M;
+      const rows = Math.max(1, Math.floor(SHELF_DEPTH_M / rowPitch));
+      facings.push({ product: product.id, shelf, u0, u1, columns: new Array<number>(columns).fill(0), rows, pitch, rowPitch });
+    }
+    return facings;
+  }
+
+  private fill(facing: Facing): void {
+    const product = this.products.find((p) => p.id === facing.product)!;
+    const size = packageSize(product);
+    const plates = this.platesUnder(facing.shelf, facing.u0, facing.u1);
+    const budget = plates.reduce((sum, p) => sum + p.capacityGrams * LOAD_LIMIT - this.load(p.key), 0);
+    const unitWeight = this.trueUnitWeight.get(product.id)!;
+    const maxUnits = Math.min(facing.columns.length * facing.rows, Math.floor(budget / unitWeight), 40);
+    const target = Math.max(1, Math.round(maxUnits * this.random.between(0.55, 0.9)));
+    const spread = (facing.u1 - facing.u0 - facing.columns.length * facing.pitch) / 2;
+    for (let n = 0; n < target; n++) {
+      const column = n % facing.columns.length;
+      const row = facing.columns[column]!;
+      if (row >= facing.rows) continue;
+      facing.columns[column] = row + 1;
+      this.add({
+        id: 0,
+        product: product.id,
+        weight: this.unitWeightSample(product),
+        shelf: facing.shelf.key,
+        u: facing.u0 + spread + (column + 0.5) * facing.pitch,
+        depth: row * facing.rowPitch,
+        widthM: size.widthM,
+        heightM: size.heightM,
+        misplaced: false,
+      });
+    }
+  }
+
+  private unitWeightSample(product: ProductConfig): number {
+    // Units of one product vary a little around the product's true weight.
+    return Math.max(1, this.trueUnitWeight.get(product.id)! + this.random.normal(0, product.weightTolerance * 0.4));
+  }
+
+  private freeSlot(facing: Facing): { u: number; depth: number } | undefined {
+    const spread = (facing.u1 - facing.u0 - facing.columns.length * facing.pitch) / 2;
+    let best: { u: number; depth: number } | undefined;
+    for (let c = 0; c < facing.columns.length; c++) {
+      const u = facing.u0 + spread + (c + 0.5) * facing.pitch;
+      const occupied = [...this.units.values()].filter((x) => x.shelf === facing.shelf.key && !x.misplaced && Math.abs(x.u - u) < facing.pitch / 2);
+      if (occupied.length >= facing.rows) continue;
+      const frontmost = occupied.reduce((m, x) => Math.min(m, x.depth), Infinity);
+      // Returned goods go to the front of the column when the front is free, else behind the last.
+      const depth = frontmost >= facing.rowPitch ? 0 : occupied.reduce((m, x) => Math.max(m, x.depth), -facing.rowPitch) + facing.rowPitch;
+      if (!best || depth < best.depth) best = { u, depth };
+    }
+    return best;
+  }
+
+  private platesUnder(shelf: ShelfLayout, u0: number, u1: number): PlateLayout[] {
+    return shelf.plates.filter((p) => p.u1 > u0 + 1e-9 && p.u0 < u1 - 1e-9);
+  }
+
+  private add(unit: StockUnit): void {
+    const stored = { ...unit, id: unit.id || this.nextId++ };
+    this.units.set(stored.id, stored);
+    for (const s of this.shares(stored)) this.plateLoad.set(s.plate, (this.plateLoad.get(s.plate) ?? 0) + s.grams);
+  }
+
+  private remove(unit: StockUnit): void {
+    this.units.delete(unit.id);
+    for (const s of this.shares(unit)) this.plateLoad.set(s.plate, (this.plateLoad.get(s.plate) ?? 0) - s.grams);
+  }
+}
