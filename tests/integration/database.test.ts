@@ -23,7 +23,7 @@ describe('database migrations', () => {
     const database = new StoreDatabase(join(dir, 'data'), silentLogger());
     await database.start();
     const db = database.handle;
-    expect(tables(db)).toEqual(['agent_runs', 'config_snapshots', 'schema_migrations']);
+    expect(tables(db)).toEqual(['agent_runs', 'config_snapshots', 'gate_events', 'plate_calibrations', 'schema_migrations']);
     expect(schemaVersion(db)).toBe(MIGRATIONS.length);
     expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
@@ -50,7 +50,7 @@ describe('database migrations', () => {
     const database = new StoreDatabase(dataDir, silentLogger());
     await database.start();
     const db = database.handle;
-    expect(schemaVersion(db)).toBe(2);
+    expect(schemaVersion(db)).toBe(MIGRATIONS.length);
     const runs = new AgentRunRepository(db);
     const newRun = runs.begin({ startedAt: 3000, agentVersion: '0.1.0', hostname: 'box', pid: 43, configHash: null });
     expect(runs.before(newRun)).toEqual([
@@ -82,7 +82,7 @@ describe('database migrations', () => {
       return undefined;
     })();
     expect(isEdgeError(err, ErrorCode.DbMigrationFailed)).toBe(true);
-    expect((err as Error).message).toMatch(/^migration 3 \(half-done\) failed, database left at version 1: no such table: nowhere/);
+    expect((err as Error).message).toMatch(new RegExp(`^migration ${MIGRATIONS.length + 1} \\(half-done\\) failed, database left at version 1: no such table: nowhere`));
     expect(schemaVersion(db)).toBe(1);
     expect(tables(db)).toEqual(['agent_runs', 'schema_migrations']);
     db.close();
@@ -90,22 +90,22 @@ describe('database migrations', () => {
 
   it('is a no-op when the database is current', () => {
     const db = openDatabase(join(tempDir(), 'store.db'));
-    expect(migrate(db, MIGRATIONS).applied).toEqual(['1-agent-runs', '2-config-snapshots']);
-    expect(migrate(db, MIGRATIONS)).toEqual({ from: 2, to: 2, applied: [] });
+    expect(migrate(db, MIGRATIONS).applied).toEqual(['1-agent-runs', '2-config-snapshots', '3-gate-events', '4-plate-calibrations']);
+    expect(migrate(db, MIGRATIONS)).toEqual({ from: 4, to: 4, applied: [] });
     db.close();
   });
 
   it('refuses a database written by a newer agent and leaves it untouched', async () => {
     const dataDir = tempDir();
     const db = openDatabase(join(dataDir, 'store.db'));
-    migrate(db, [...MIGRATIONS, { version: 3, name: 'from-the-future', up: (d) => d.exec('CREATE TABLE future (x)') }]);
+    migrate(db, [...MIGRATIONS, { version: MIGRATIONS.length + 1, name: 'from-the-future', up: (d) => d.exec('CREATE TABLE future (x)') }]);
     db.close();
     const database = new StoreDatabase(dataDir, silentLogger());
     const err = await database.start().catch((e: unknown) => e);
     expect(isEdgeError(err, ErrorCode.DbSchemaTooNew)).toBe(true);
     expect(database.isOpen).toBe(false);
     const check = new BetterSqlite3(join(dataDir, 'store.db'), { readonly: true });
-    expect(schemaVersion(check)).toBe(3);
+    expect(schemaVersion(check)).toBe(MIGRATIONS.length + 1);
     check.close();
   });
 
@@ -143,7 +143,7 @@ describe('retention', () => {
 
     const job = new RetentionJob(database, retention, silentLogger(), undefined, () => now);
     const report = await job.runOnce();
-    expect(report.deleted).toEqual({ agent_runs: 4500, config_snapshots: 0 });
+    expect(report.deleted).toEqual({ agent_runs: 4500, config_snapshots: 0, gate_events: 0 });
     const left = (db.prepare('SELECT id FROM agent_runs ORDER BY id').all() as { id: number }[]).map((r) => r.id);
     expect(left).toEqual([recent, current]);
     // The old snapshot is still referenced by the current run.
@@ -159,7 +159,7 @@ describe('retention', () => {
     const snapshots = new ConfigSnapshotRepository(database.handle);
     const orphan = snapshots.record({ orphan: true }, now - 120 * DAY);
     const job = new RetentionJob(database, retention, silentLogger(), undefined, () => now);
-    expect((await job.runOnce()).deleted).toEqual({ agent_runs: 0, config_snapshots: 1 });
+    expect((await job.runOnce()).deleted).toEqual({ agent_runs: 0, config_snapshots: 1, gate_events: 0 });
     expect(snapshots.get(orphan)).toBeUndefined();
     await database.stop();
   });

@@ -23,6 +23,7 @@ export const RETENTION_RULES: readonly RetentionRule[] = [
   // The newest run is the one in progress, however long it has been running.
   { dataClass: 'operations', table: 'agent_runs', timeColumn: 'started_at', keep: 'id = (SELECT MAX(id) FROM agent_runs)' },
   { dataClass: 'operations', table: 'config_snapshots', timeColumn: 'last_used_at', keep: 'hash IN (SELECT config_hash FROM agent_runs WHERE config_hash IS NOT NULL)' },
+  { dataClass: 'sessions', table: 'gate_events', timeColumn: 'at' },
 ];
 
 const DAY_MS = 86_400_000;

@@ -1,6 +1,8 @@
 import type { Migration } from '../migrate.js';
 import { agentRuns } from './001-agent-runs.js';
 import { configSnapshots } from './002-config-snapshots.js';
+import { gateEvents } from './003-gate-events.js';
+import { plateCalibrations } from './004-plate-calibrations.js';
 
 /** Every schema step, in order. Append only. */
-export const MIGRATIONS: readonly Migration[] = [agentRuns, configSnapshots];
+export const MIGRATIONS: readonly Migration[] = [agentRuns, configSnapshots, gateEvents, plateCalibrations];

@@ -1,0 +1,232 @@
+import { Backoff, DEVICE_BACKOFF, sleep, type BackoffPolicy } from '../../backoff.js';
+import { describeError } from '../../errors.js';
+import type { Logger } from '../../log.js';
+import { ProblemLog } from '../problem-log.js';
+import type { ByteTransport } from './byte-transport.js';
+
+export type LinkState = 'connecting' | 'online' | 'offline';
+
+export const DEFAULT_STALL_MS = 3_000;
+
+export interface DeviceLinkOptions {
+  url: string;
+  /** Makes the transport; called once, lazily, and again only while it keeps throwing. */
+  transport: (url: string) => ByteTransport;
+  log: Logger;
+  /** The one consumer of the bytes. */
+  onData: (chunk: Buffer, receivedAt: number) => void;
+  /** Called only when availability changes (the first failure counts as a change). */
+  onAvailability?: (online: boolean, reason: string | undefined) => void;
+  /**
+   * No bytes for this long on an open connection is a stall: the link closes and reopens it.
+   * 0 turns stall detection off, for devices that only talk when something happens (gates).
+   */
+  stallMs?: number;
+  backoff?: BackoffPolicy;
+  random?: () => number;
+}
+
+export interface DeviceLinkCounters {
+  opens: number;
+  openFailures: number;
+  /** Successful re-opens after the connection was lost or stalled. */
+  reconnects: number;
+  stalls: number;
+  /** Exceptions thrown by the data listener, contained here. */
+  listenerErrors: number;
+}
+
+interface Connection {
+  transport: ByteTransport;
+  /** A streaming device is online once bytes flow, not merely once its port opens. */
+  streaming: boolean;
+  gotData: boolean;
+  lastDataAt: number;
+  end: (reason: string | undefined) => void;
+}
+
+/**
+ * One device connection kept alive: opens the transport with back-off, reopens it after it is
+ * lost or stalls (never for a finished recording), and reports availability only when it
+ * changes. `start()` returns at once; an absent device is retried in the background.
+ */
+export class DeviceLink {
+  readonly counters: DeviceLinkCounters = { opens: 0, openFailures: 0, reconnects: 0, stalls: 0, listenerErrors: 0 };
+  private linkState: LinkState = 'offline';
+  private online: boolean | undefined;
+  private lastReason: string | undefined;
+  private transport: ByteTransport | undefined;
+  private connection: Connection | undefined;
+  private abort: AbortController | undefined;
+  private loop: Promise<void> | undefined;
+  private readonly backoff: Backoff;
+  private readonly stallMs: number;
+  private readonly problems: ProblemLog;
+
+  constructor(private readonly options: DeviceLinkOptions) {
+    this.backoff = new Backoff(options.backoff ?? DEVICE_BACKOFF, options.random);
+    this.stallMs = options.stallMs ?? DEFAULT_STALL_MS;
+    this.problems = new ProblemLog(options.log);
+  }
+
+  get state(): LinkState {
+    return this.linkState;
+  }
+
+  /** Why the link is not online (the last open failure, loss or stall). */
+  get reason(): string | undefined {
+    return this.linkState === 'online' ? undefined : this.lastReason;
+  }
+
+  start(): void {
+    if (this.abort) return;
+    const abort = new AbortController();
+    this.abort = abort;
+    this.backoff.reset();
+    this.loop = this.run(abort.signal);
+  }
+
+  async stop(): Promise<void> {
+    const abort = this.abort;
+    if (!abort) return;
+    this.abort = undefined;
+    abort.abort();
+    // Also abandons an open still in progress (a TCP connect waiting for its timeout).
+    if (this.transport) await this.closeQuietly(this.transport);
+    await this.loop;
+    this.loop = undefined;
+    this.goOffline('stopped');
+  }
+
+  write(data: Buffer): Promise<void> {
+    const transport = this.connection?.transport;
+    if (!transport || this.linkState !== 'online') return Promise.reject(new Error(`${this.options.url}: not online`));
+    return transport.write(data);
+  }
+
+  private async run(signal: AbortSignal): Promise<void> {
+    const { log, url } = this.options;
+    let everOpened = false;
+    while (!signal.aborted) {
+      this.linkState = 'connecting';
+      let transport: ByteTransport;
+      try {
+        transport = this.transport ??= this.makeTransport();
+        await transport.open();
+      } catch (err) {
+        if (signal.aborted) break;
+        this.counters.openFailures += 1;
+        const reason = describeError(err);
+        if (this.online !== false) log.warn({ url, reason }, 'device cannot be opened; retrying in the background');
+        this.goOffline(reason);
+        if (!(await sleep(this.backoff.next(), signal))) break;
+        continue;
+      }
+      if (signal.aborted) {
+        await this.closeQuietly(transport);
+        break;
+      }
+      this.counters.opens += 1;
+      if (everOpened) this.counters.reconnects += 1;
+      everOpened = true;
+      const lost = await this.watch(transport, signal);
+      await this.closeQuietly(transport);
+      if (lost === undefined) break;
+      if (transport.finite) {
+        this.goOffline('recording ended');
+        log.info({ url }, 'recording ended');
+        break;
+      }
+      this.goOffline(lost);
+      log.warn({ url, reason: lost }, 'device connection lost; reconnecting');
+      if (!(await sleep(this.backoff.next(), signal))) break;
+    }
+    this.linkState = 'offline';
+  }
+
+  /** Resolves with why the open connection ended, or undefined when the link is stopping. */
+  private watch(transport: ByteTransport, signal: AbortSignal): Promise<string | undefined> {
+    return new Promise((resolve) => {
+      const streaming = this.stallMs > 0 && !transport.finite;
+      let watchdog: NodeJS.Timeout | undefined;
+      const onAbort = () => end(undefined);
+      const end = (reason: string | undefined) => {
+        if (this.connection !== connection) return;
+        this.connection = undefined;
+        clearInterval(watchdog);
+        signal.removeEventListener('abort', onAbort);
+        resolve(reason);
+      };
+      const connection: Connection = { transport, streaming, gotData: false, lastDataAt: performance.now(), end };
+      this.connection = connection;
+      signal.addEventListener('abort', onAbort, { once: true });
+      if (streaming) {
+        watchdog = setInterval(() => {
+          if (performance.now() - connection.lastDataAt < this.stallMs) return;
+          this.counters.stalls += 1;
+          end(`no data for ${this.stallMs} ms`);
+        }, Math.max(10, Math.min(1_000, this.stallMs / 4)));
+      } else {
+        this.backoff.reset();
+        this.goOnline();
+      }
+    });
+  }
+
+  private makeTransport(): ByteTransport {
+    const transport = this.options.transport(this.options.url);
+    transport.onData((chunk, receivedAt) => this.received(transport, chunk, receivedAt));
+    transport.onClose((reason) => {
+      const connection = this.connection;
+      if (connection?.transport === transport) connection.end(reason ? describeError(reason) : 'closed');
+    });
+    return transport;
+  }
+
+  private received(transport: ByteTransport, chunk: Buffer, receivedAt: number): void {
+    const connection = this.connection;
+    if (connection?.transport !== transport) return;
+    connection.lastDataAt = performance.now();
+    if (!connection.gotData) {
+      connection.gotData = true;
+      // Bytes prove the device alive, so only now does the back-off start over.
+      this.backoff.reset();
+      if (connection.streaming) this.goOnline();
+    }
+    try {
+      this.options.onData(chunk, receivedAt);
+    } catch (err) {
+      this.counters.listenerErrors += 1;
+      this.problems.report({ url: this.options.url, err }, 'device data listener threw; the link carries on');
+    }
+  }
+
+  private goOnline(): void {
+    this.linkState = 'online';
+    this.lastReason = undefined;
+    if (this.online !== true) this.announce(true, undefined);
+  }
+
+  private goOffline(reason: string): void {
+    this.linkState = 'offline';
+    this.lastReason = reason;
+    if (this.online !== false) this.announce(false, reason);
+  }
+
+  private announce(online: boolean, reason: string | undefined): void {
+    this.online = online;
+    try {
+      this.options.onAvailability?.(online, reason);
+    } catch (err) {
+      this.options.log.error({ err, url: this.options.url }, 'availability listener threw');
+    }
+  }
+
+  private async closeQuietly(transport: ByteTransport): Promise<void> {
+    try {
+      await transport.close();
+    } catch (err) {
+      this.options.log.warn({ err, url: this.options.url }, 'closing the device failed');
+    }
+  }
+}

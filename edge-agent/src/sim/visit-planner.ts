@@ -1,0 +1,252 @@
+/**
+ * Plans a party's visit when it arrives: the way in through the entry gate, the shelves each
+ * member stops at, what they take, what they put back (and where), and the way out. The plan is
+ * a timeline per member plus timed actions the world carries out when their time comes.
+ */
+import type { ProductConfig } from '../../../device-config/schema.js';
+import { randomAppearance } from './appearance.js';
+import type { FloorPaths } from './floor-paths.js';
+import type { Random } from './random.js';
+import type { ScenarioKnobs } from './scenario.js';
+import type { ShelfStock } from './shelf-stock.js';
+import { ShopperTimeline } from './shopper-timeline.js';
+import { REACH_STAND_OFF_M, type GondolaLayout, type PlateLayout, type StoreLayout, type Vec2 } from './store-layout.js';
+
+export interface GatePlace {
+  id: string;
+  /** Where the gate stands on the floor's edge, and a point just inside the store. */
+  outside: Vec2;
+  inside: Vec2;
+}
+
+interface Timed {
+  at: number;
+  shopper: string;
+}
+
+export type VisitAction =
+  | (Timed & { kind: 'scan'; gate: string; token: string })
+  | (Timed & { kind: 'pass'; gate: string; direction: 'in' | 'out' })
+  | (Timed & { kind: 'contact'; plates: string[]; pressGrams: number; liftAt: number; tauMs: number; hz: number; knockGrams: number; knockPlates: string[] })
+  | (Timed & { kind: 'take'; item: number; product: string; shelf: string; nearU: number; count: number; contactAt: number; settleAt: number })
+  | (Timed & { kind: 'return'; item: number; shelf: string; contactAt: number; settleAt: number })
+  | (Timed & { kind: 'misplace'; item: number; plate: string; contactAt: number; settleAt: number })
+  | (Timed & { kind: 'hand-rest'; plate: string; grams: number; until: number })
+  | (Timed & { kind: 'leave' });
+
+export interface PlannedMember {
+  timeline: ShopperTimeline;
+  actions: VisitAction[];
+}
+
+export interface PlanningContext {
+  layout: StoreLayout;
+  paths: FloorPaths;
+  stock: ShelfStock;
+  products: readonly ProductConfig[];
+  knobs: ScenarioKnobs;
+  entry: GatePlace;
+  exit: GatePlace;
+  /** Timelines of shoppers already in the store, for "two at one shelf". */
+  others: () => readonly ShopperTimeline[];
+}
+
+type PutBack = 'hesitate' | 'later' | 'misplace' | undefined;
+
+export class VisitPlanner {
+  private shopperCount = 0;
+
+  constructor(
+    private readonly ctx: PlanningContext,
+    private readonly random: Random,
+  ) {}
+
+  planParty(arriveAt: number, size: number, party: string): PlannedMember[] {
+    const token = `tok-${this.hex(12)}`;
+    const members: PlannedMember[] = [];
+    for (let m = 0; m < size; m++) {
+      const id = `s${String(++this.shopperCount).padStart(4, '0')}`;
+      members.push(this.planMember(id, token, party, arriveAt + m * this.random.between(700, 1400), m === 0));
+    }
+    return members;
+  }
+
+  private planMember(id: string, token: string, party: string, enterAt: number, leader: boolean): PlannedMember {
+    const { knobs, paths, entry, exit } = this.ctx;
+    const speed = knobs.walkSpeedMps * Math.max(0.6, this.random.normal(1, 0.12));
+    const start = { x: entry.outside.x + this.random.normal(0, 0.08), y: entry.outside.y + this.random.normal(0, 0.08) };
+    const tl = new ShopperTimeline(id, token, party, randomAppearance(this.random), enterAt, start);
+    const actions: VisitAction[] = [];
+    const held: { item: number; product: string; shelf: string; mode: PutBack }[] = [];
+    let item = 0;
+
+    if (leader) {
+      actions.push({ kind: 'scan', at: enterAt + 400, shopper: id, gate: entry.id, token });
+      tl.stand(1_200);
+    } else tl.stand(500);
+    actions.push({ kind: 'pass', at: tl.now, shopper: id, gate: entry.id, direction: 'in' });
+    tl.walk([entry.inside], speed);
+
+    const items = this.random.int(knobs.itemsMin, knobs.itemsMax);
+    for (let i = 0; i < items; i++) {
+      const choice = this.chooseFacing(tl, speed);
+      if (!choice) break;
+      const { product, shelf, plate, gondola } = choice;
+      const u = Math.min(plate.u1, Math.max(plate.u0, (plate.u0 + plate.u1) / 2 + this.random.normal(0, 0.12)));
+      const standAt = paths.nearestFree(onGondola(gondola, u, -REACH_STAND_OFF_M - Math.abs(this.random.normal(0, 0.05))));
+      tl.walk(paths.route(tl.position, standAt).slice(1), speed);
+      const facing = Math.atan2(gondola.inward.y, gondola.inward.x);
+      tl.stand(this.random.between(knobs.lingerSeconds[0], knobs.lingerSeconds[1]) * 1000, facing);
+
+      // Someone changing their mind at this shelf leaves the item they carry here.
+      const toMisplace = held.find((h) => h.mode === 'misplace' && h.shelf !== shelf);
+      if (toMisplace) this.misplaceHere(tl, actions, toMisplace, gondola, shelf, u, facing);
+
+      const count = this.random.chance(knobs.multiUnitRate) ? this.random.int(2, 3) : 1;
+      const { liftAt, settleAt, contactAt } = this.reachInto(tl, actions, [plate.key, ...this.neighbourAtSeam(shelf, u)], plate.key, facing, count);
+      actions.push({ kind: 'take', at: liftAt, shopper: id, item, product, shelf, nearU: u, count, contactAt, settleAt });
+      if (this.random.chance(knobs.handRestRate)) {
+        const until = tl.now + this.random.between(2_000, 5_000);
+        actions.push({ kind: 'hand-rest', at: tl.now, shopper: id, plate: plate.key, grams: this.random.between(150, 600), until });
+        tl.stand(until - tl.now, facing);
+      }
+      const mode: PutBack = this.random.chance(knobs.putBackRate)
+        ? this.random.chance(knobs.misplaceRate)
+          ? 'misplace'
+          : this.random.chance(0.75)
+            ? 'hesitate'
+            : 'later'
+        : undefined;
+      if (mode === 'hesitate') {
+        tl.stand(this.random.between(1_500, 4_000), facing);
+        const r = this.reachInto(tl, actions, [plate.key], plate.key, facing, 1);
+        actions.push({ kind: 'return', at: r.liftAt, shopper: id, item, shelf, contactAt: r.contactAt, settleAt: r.settleAt });
+      } else held.push({ item, product, shelf, mode });
+      item += count;
+    }
+
+    // Left-overs: a misplacement with no later stop happens at the last shelf; late returns walk back.
+    for (const h of held.filter((x) => x.mode === 'later' || x.mode === 'misplace')) {
+      const shelf = this.ctx.layout.shelves.get(h.shelf)!;
+      const gondola = this.ctx.layout.gondolas.find((g) => g.id === shelf.gondola)!;
+      const productPlates = this.ctx.products.find((p) => p.id === h.product)!.plates.filter((k) => k.startsWith(`${h.shelf}.`));
+      const plate = this.ctx.layout.plates.get(productPlates[0] ?? shelf.plates[0]!.key)!;
+      const u = (plate.u0 + plate.u1) / 2;
+      const facing = Math.atan2(gondola.inward.y, gondola.inward.x);
+      if (h.mode === 'later') {
+        tl.walk(paths.route(tl.position, paths.nearestFree(onGondola(gondola, u, -REACH_STAND_OFF_M))).slice(1), speed);
+        tl.stand(this.random.between(800, 2_000), facing);
+        const r = this.reachInto(tl, actions, [plate.key], plate.key, facing, 1);
+        actions.push({ kind: 'return', at: r.liftAt, shopper: id, item: h.item, shelf: h.shelf, contactAt: r.contactAt, settleAt: r.settleAt });
+      } else {
+        const here = this.nearestGondola(tl.position);
+        const hereShelf = here.gondola.shelves[this.random.int(0, here.gondola.shelves.length - 1)]!;
+        this.misplaceHere(tl, actions, h, here.gondola, hereShelf.key, here.u, Math.atan2(here.gondola.inward.y, here.gondola.inward.x));
+      }
+    }
+
+    tl.walk(paths.route(tl.position, exit.inside).slice(1), speed);
+    tl.walk([exit.outside], speed);
+    actions.push({ kind: 'pass', at: tl.now, shopper: id, gate: exit.id, direction: 'out' });
+    tl.stand(300);
+    actions.push({ kind: 'leave', at: tl.now, shopper: id });
+    return { timeline: tl, actions };
+  }
+
+  /** Arm out, hand on the goods, lift, arm back; the shelf is disturbed from the touch until it settles. */
+  private reachInto(tl: ShopperTimeline, actions: VisitAction[], handPlates: string[], plate: string, facing: number, count: number) {
+    const grabMs = this.random.between(300, 900) + (count - 1) * 250;
+    const reach = tl.reach(plate, grabMs, facing);
+    const contactAt = reach.out - 80;
+    const liftAt = reach.out + grabMs;
+    const tauMs = this.random.between(150, 450);
+    const settleAt = liftAt + 5 * tauMs;
+    const shelfKey = plate.slice(0, plate.lastIndexOf('.'));
+    actions.push({
+      kind: 'contact',
+      at: contactAt,
+      shopper: tl.id,
+      plates: handPlates,
+      pressGrams: this.random.between(30, 300),
+      liftAt,
+      tauMs,
+      hz: this.random.between(2, 4),
+      knockGrams: this.random.between(5, 40),
+      knockPlates: [plate, ...this.neighbours(shelfKey, plate)],
+    });
+    return { contactAt, liftAt, settleAt };
+  }
+
+  private misplaceHere(tl: ShopperTimeline, actions: VisitAction[], h: { item: number; product: string; mode: PutBack }, gondola: GondolaLayout, shelfKey: string, u: number, facing: number): void {
+    const shelf = this.ctx.layout.shelves.get(shelfKey)!;
+    const own = new Set(this.ctx.products.find((p) => p.id === h.product)?.plates ?? []);
+    const foreign = shelf.plates.filter((p) => !own.has(p.key)).sort((a, b) => Math.abs((a.u0 + a.u1) / 2 - u) - Math.abs((b.u0 + b.u1) / 2 - u));
+    const plate = foreign[0] ?? shelf.plates[0]!;
+    const r = this.reachInto(tl, actions, [plate.key], plate.key, facing, 1);
+    actions.push({ kind: 'misplace', at: r.liftAt, shopper: tl.id, item: h.item, plate: plate.key, contactAt: r.contactAt, settleAt: r.settleAt });
+    h.mode = undefined;
+  }
+
+  private chooseFacing(tl: ShopperTimeline, speed: number): { product: string; shelf: string; plate: PlateLayout; gondola: GondolaLayout } | undefined {
+    const facings = this.ctx.stock.stockedFacings();
+    if (facings.length === 0) return undefined;
+    let candidates = facings;
+    if (this.random.chance(this.ctx.knobs.sameShelfRate)) {
+      const busy = this.shelvesBusySoon(tl, speed);
+      const together = facings.filter((f) => busy.has(f.shelf));
+      if (together.length > 0) candidates = together;
+    }
+    const f = this.random.pick(candidates);
+    const plate = this.ctx.layout.plates.get(this.random.pick(f.plates))!;
+    const gondola = this.ctx.layout.gondolas.find((g) => g.id === plate.gondola)!;
+    return { product: f.product, shelf: f.shelf, plate, gondola };
+  }
+
+  /** Shelves another shopper will be standing at a few seconds from now. */
+  private shelvesBusySoon(tl: ShopperTimeline, speed: number): Set<string> {
+    const busy = new Set<string>();
+    const soon = tl.now + (6 / speed) * 1000;
+    for (const other of this.ctx.others()) {
+      for (const r of other.reaches) {
+        if (r.end + 3_000 >= soon && r.start - 8_000 <= soon) busy.add(r.plate.slice(0, r.plate.lastIndexOf('.')));
+      }
+    }
+    return busy;
+  }
+
+  private neighbours(shelfKey: string, plate: string): string[] {
+    const shelf = this.ctx.layout.shelves.get(shelfKey);
+    const i = shelf?.plates.findIndex((p) => p.key === plate) ?? -1;
+    if (!shelf || i < 0) return [];
+    return [shelf.plates[i - 1]?.key, shelf.plates[i + 1]?.key].filter((k): k is string => k !== undefined);
+  }
+
+  /** A hand near the seam between two plates presses on both. */
+  private neighbourAtSeam(shelfKey: string, u: number): string[] {
+    const shelf = this.ctx.layout.shelves.get(shelfKey);
+    return (shelf?.plates ?? []).filter((p) => (Math.abs(p.u0 - u) < 0.06 || Math.abs(p.u1 - u) < 0.06) && !(u >= p.u0 && u <= p.u1)).map((p) => p.key);
+  }
+
+  private nearestGondola(p: Vec2): { gondola: GondolaLayout; u: number } {
+    let best = { gondola: this.ctx.layout.gondolas[0]!, u: 0, d: Infinity };
+    for (const g of this.ctx.layout.gondolas) {
+      const rel = { x: p.x - g.origin.x, y: p.y - g.origin.y };
+      const u = Math.min(g.widthM, Math.max(0, rel.x * g.along.x + rel.y * g.along.y));
+      const q = onGondola(g, u, 0);
+      const d = Math.hypot(q.x - p.x, q.y - p.y);
+      if (d < best.d) best = { gondola: g, u, d };
+    }
+    return best;
+  }
+
+  private hex(n: number): string {
+    let s = '';
+    for (let i = 0; i < n; i++) s += this.random.int(0, 15).toString(16);
+    return s;
+  }
+}
+
+/** A point in a gondola's frame: `u` along the front, `v` into it (negative: in front of it). */
+export function onGondola(g: GondolaLayout, u: number, v: number): Vec2 {
+  return { x: g.origin.x + g.along.x * u + g.inward.x * v, y: g.origin.y + g.along.y * u + g.inward.y * v };
+}
