@@ -3,6 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['tests/**/*.test.ts'],
+    exclude: ['tests/artifacts/**', 'node_modules/**'],
     globalSetup: ['tests/global-setup.ts'],
     // Tests spawn real processes (the CLI, brokers, ffmpeg); forks isolate their signal handlers.
     pool: 'forks',

@@ -2,9 +2,12 @@
  * The agent: builds every component from the store configuration and runs them in dependency
  * order. Follow the imports from here to find any feature:
  *
+ *   devices/   adapters: shelf controllers (scale/), gates (gate/), cameras (camera/), transports (serial/)
+ *   shelf/     calibration, grams, latest readings (weight events next)
  *   db/        SQLite connection, migrations, repositories, retention
  *   admin/     the fastify admin app (/healthz, later the staff pages)
  *   config/    loading the store configuration (schema in ../../device-config)
+ *   recording/ recordings and replay; sim/ the store simulator
  */
 import type { StoreConfig } from '../../device-config/schema.js';
 import { AdminServer } from './admin/admin-server.js';
@@ -14,15 +17,40 @@ import { EventBus } from './bus.js';
 import type { Secrets } from './config/secrets.js';
 import { StoreDatabase } from './db/database.js';
 import { RetentionJob } from './db/retention.js';
+import { LiveClock, type StoreClock } from './clock.js';
+import type { CameraFrame } from './devices/camera/frame.js';
+import { deviceComponents, type RecordedVideo } from './devices/device-components.js';
+import type { TransportContext } from './devices/serial/byte-transport.js';
 import { Lifecycle } from './lifecycle.js';
 import type { Logger } from './log.js';
+import type { ReplayScheduler } from './recording/replay-scheduler.js';
+import { CalibrationStore } from './shelf/calibration-store.js';
+import { ShelfReadings } from './shelf/shelf-readings.js';
+import { gramsPipeline } from './shelf/shelf-pipeline.js';
+import type { ShelfGramsSink } from './shelf/shelf-tick.js';
+import { StoreLayout } from './sim/store-layout.js';
 
 export interface AgentOptions {
   config: StoreConfig;
   secrets: Secrets;
   log: Logger;
   version: string;
-  clock?: () => number;
+  /** The store clock; live wall time unless replaying. */
+  clock?: StoreClock;
+  /** What device URLs mean here: `sim://` names of a running simulator, the scheduler of a replay. */
+  transports?: Omit<TransportContext, 'clock'>;
+  /** When replaying: the scheduler and each camera's recorded video. */
+  replay?: { scheduler: ReplayScheduler; video: ReadonlyMap<string, RecordedVideo> };
+  /** A calibration file imported for plates that have no calibration yet. */
+  calibrationSeed?: string;
+  /** 'external': shelf grams arrive through `gramsSink` (an imported export), not from shelf controllers. */
+  shelfInput?: 'devices' | 'external';
+}
+
+export interface DeviceProblem {
+  device: string;
+  message: string;
+  at: number;
 }
 
 export class Agent {
@@ -31,6 +59,11 @@ export class Agent {
   private readonly lifecycle: Lifecycle;
   private readonly runRecorder: AgentRunRecorder;
   private readonly admin: AdminServer;
+  readonly layout: StoreLayout;
+  readonly shelfReadings: ShelfReadings;
+  /** Every consumer of calibrated shelf grams; shelf controllers feed it through their calibration. */
+  readonly gramsSink: ShelfGramsSink;
+  readonly problems: DeviceProblem[] = [];
   private readonly log: Logger;
   private readonly clock: () => number;
   private stopping: Promise<string[]> | undefined;
@@ -38,18 +71,43 @@ export class Agent {
   constructor(private readonly options: AgentOptions) {
     const { config, log } = options;
     this.log = log.child({ module: 'agent' });
-    this.clock = options.clock ?? Date.now;
+    const storeClock = options.clock ?? new LiveClock();
+    this.clock = () => storeClock.now();
+    this.layout = new StoreLayout(config);
     this.bus = new EventBus(log.child({ module: 'bus' }));
     this.database = new StoreDatabase(config.dataDir, log.child({ module: 'db' }));
     this.runRecorder = new AgentRunRecorder(this.database, config, options.version, log.child({ module: 'agent-run' }), this.clock);
     const retention = new RetentionJob(this.database, config.retention, log.child({ module: 'retention' }), undefined, this.clock);
+    const calibration = new CalibrationStore(this.database, this.layout, log.child({ module: 'calibration' }), options.calibrationSeed);
+    this.shelfReadings = new ShelfReadings(this.layout);
+    const gramsConsumers: ShelfGramsSink[] = [this.shelfReadings.sink];
+    this.gramsSink = (tick) => {
+      for (const consumer of gramsConsumers) consumer(tick);
+    };
+    const devices = deviceComponents({
+      config,
+      layout: this.layout,
+      clock: storeClock,
+      bus: this.bus,
+      database: this.database,
+      log,
+      transports: { ...options.transports, ...(options.replay ? { replay: options.replay.scheduler } : {}) },
+      ...(options.replay ? { recordedVideo: options.replay.video, replay: options.replay.scheduler } : {}),
+      shelfSink: gramsPipeline(() => calibration.table, [this.gramsSink]),
+      shelves: options.shelfInput !== 'external',
+      onFrame: (frame: CameraFrame) => frame.release(),
+      onProblem: (device, message) => {
+        this.problems.push({ device, message, at: this.clock() });
+        this.log.warn({ device }, message);
+      },
+    });
     this.admin = new AdminServer({
       host: config.admin.host,
       port: config.admin.port,
       log: log.child({ module: 'admin' }),
       health: () => this.health(),
     });
-    this.lifecycle = new Lifecycle([this.database, this.runRecorder, retention, this.admin], this.log);
+    this.lifecycle = new Lifecycle([this.database, this.runRecorder, retention, calibration, ...devices, this.admin], this.log);
   }
 
   get config(): StoreConfig {

@@ -6,7 +6,9 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { checkConfig } from './cli/check-config.js';
 import { configDocs } from './cli/config-docs.js';
 import { EXIT_BAD_INPUT, EXIT_FAILURE, processIo, type CliIo } from './cli/output.js';
+import { replayCommand, type ReplayCliOptions } from './cli/replay.js';
 import { runAgent, type RunOverrides } from './cli/run.js';
+import { createRootLogger } from './log.js';
 import { describeError } from './errors.js';
 import { LOG_LEVELS } from './log.js';
 import { agentVersion, DEMO_CONFIG } from './paths.js';
@@ -15,6 +17,11 @@ function port(value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value) || n > 65535) throw new InvalidArgumentError('must be an integer from 0 to 65535');
   return n;
+}
+
+function integer(value: string): number {
+  if (!/^-?\d+$/.test(value)) throw new InvalidArgumentError('must be an integer');
+  return Number(value);
 }
 
 function addRunFlags(command: Command): Command {
@@ -37,9 +44,23 @@ export function buildCli(io: CliIo, setExit: (code: number) => void): Command {
     async (opts: RunOverrides & { config: string }) => setExit(await runAgent(opts.config, opts, io)),
   );
 
-  addRunFlags(program.command('demo').description('run the demo store (device-config/demo-store.json)')).action(async (opts: RunOverrides) =>
-    setExit(await runAgent(DEMO_CONFIG(), opts, io)),
-  );
+  addRunFlags(program.command('demo').description('run the demo store (device-config/demo-store.json) on the live store simulator'))
+    .option('--seed <n>', 'simulator seed', integer, 1)
+    .option('--shoppers-per-hour <n>', 'how many shoppers the simulator sends in', integer, 120)
+    .action(async (opts: RunOverrides & { seed: number; shoppersPerHour: number }) => setExit(await runAgent(DEMO_CONFIG(), opts, io)));
+
+  program
+    .command('replay')
+    .description('run the agent on a recording in recording time; prints a JSON summary')
+    .argument('<dir>', 'recording folder (or an AutoCheckout export with --format autocheckout)')
+    .option('--speed <n>', 'playback speed: 1 = as recorded, "max" = as fast as possible', 'max')
+    .option('--data-dir <dir>', 'empty directory for the replay\'s database (default: a new temporary one)')
+    .option('--port <port>', 'admin HTTP port while replaying (default: a free one)', port)
+    .option('--format <format>', '"recording" or "autocheckout"', 'recording')
+    .option('--catalog <file>', 'AutoCheckout product catalogue CSV')
+    .action(async (dir: string, opts: ReplayCliOptions) =>
+      setExit(await replayCommand(dir, opts, io, createRootLogger({ level: (process.env['LOG_LEVEL'] as 'info' | undefined) ?? 'warn' }))),
+    );
 
   program
     .command('check-config')

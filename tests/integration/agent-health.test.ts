@@ -2,19 +2,19 @@ import { describe, expect, it } from 'vitest';
 import { Agent } from '../../edge-agent/src/agent.js';
 import { buildAdminApp } from '../../edge-agent/src/admin/app.js';
 import { silentLogger } from '../../edge-agent/src/log.js';
-import { demoConfig } from '../support/demo-config.js';
+import { bareConfig, demoConfig } from '../support/demo-config.js';
 import { useTempDirs } from '../support/temp-dir.js';
 
 const tempDir = useTempDirs();
 
 function newAgent(dataDir: string): Agent {
-  return new Agent({ config: demoConfig(dataDir), secrets: { screenTokens: new Map() }, log: silentLogger(), version: '0.0.0-test' });
+  return new Agent({ config: bareConfig(dataDir), secrets: { screenTokens: new Map() }, log: silentLogger(), version: '0.0.0-test' });
 }
 
 describe('agent lifecycle and /healthz', () => {
   it('starts its components in dependency order and reports them all up', async () => {
     const agent = newAgent(tempDir());
-    expect(agent.startOrder).toEqual(['database', 'agent-run', 'retention', 'admin']);
+    expect(agent.startOrder).toEqual(['database', 'agent-run', 'retention', 'calibration', 'admin']);
     await agent.start();
     const app = await buildAdminApp({ log: silentLogger(), health: () => agent.health() });
     const res = await app.inject({ method: 'GET', url: '/healthz' });
@@ -32,6 +32,7 @@ describe('agent lifecycle and /healthz', () => {
         database: { status: 'up', state: 'running', schema: 4 },
         'agent-run': { status: 'up', state: 'running' },
         retention: { status: 'up', state: 'running' },
+        calibration: { status: 'up', state: 'running' },
         admin: { status: 'up', state: 'running' },
       },
     });
@@ -91,7 +92,7 @@ describe('agent lifecycle and /healthz', () => {
     const port = Number(new URL(a.adminUrl!).port);
     const bDir = tempDir();
     const b = new Agent({
-      config: { ...demoConfig(bDir), admin: { host: '127.0.0.1', port } },
+      config: { ...bareConfig(bDir), admin: { host: '127.0.0.1', port } },
       secrets: { screenTokens: new Map() },
       log: silentLogger(),
       version: 'x',
@@ -99,5 +100,21 @@ describe('agent lifecycle and /healthz', () => {
     await expect(b.start()).rejects.toThrow(/admin failed to start: admin server cannot listen on 127\.0\.0\.1:\d+: the port is in use/);
     expect(b.database.isOpen).toBe(false);
     await a.stop('test');
+  });
+
+  it('reports devices it cannot reach as degraded, with the reason, and keeps running', async () => {
+    const agent = new Agent({ config: demoConfig(tempDir()), secrets: { screenTokens: new Map() }, log: silentLogger(), version: 'x' });
+    expect(agent.startOrder.slice(0, 5)).toEqual(['database', 'agent-run', 'retention', 'calibration', 'shelf-1.1']);
+    await agent.start();
+    const report = agent.health();
+    // No simulator is running, so sim:// devices cannot be opened: reported, retried, never fatal.
+    expect(report.status).toBe('degraded');
+    expect(report.components['shelf-1.1']).toMatchObject({ status: 'degraded', state: 'running' });
+    expect(String(report.components['shelf-1.1']!.detail)).toMatch(/sim:\/\/shelf-1\.1/);
+    expect(report.components['gate-gate-entry']).toMatchObject({ status: 'degraded' });
+    expect(report.components['calibration']).toMatchObject({ status: 'degraded', detail: '48 plates without calibration' });
+    // Cameras without a simulator to resolve them are reported as problems and not started.
+    expect(agent.problems.map((p) => p.device)).toEqual(['cam-overhead-1', 'cam-overhead-2', 'cam-shelf-1']);
+    await agent.stop('test');
   });
 });

@@ -111,7 +111,7 @@ describe('edge-agent run and demo', () => {
     const agent = await startAgent(['demo', '--port', '0', '--data-dir', dataDir]);
     const res = await fetch(`${agent.adminUrl}/healthz`);
     expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({ status: 'ok', storeId: 'demo-001' });
+    expect(await res.json()).toMatchObject({ storeId: 'demo-001' });
     agent.child.kill('SIGTERM');
     expect(await agent.exited).toEqual({ code: 0, signal: null });
     const db = new BetterSqlite3(join(dataDir, 'store.db'), { readonly: true });

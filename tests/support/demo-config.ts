@@ -17,6 +17,20 @@ export function demoConfig(dataDir: string): StoreConfig {
   return { ...result.config, dataDir, admin: { host: '127.0.0.1', port: 0 } };
 }
 
+/** The demo store without any device: for tests of the agent's own machinery. */
+export function bareConfig(dataDir: string): StoreConfig {
+  const config = demoConfig(dataDir);
+  return {
+    ...config,
+    cameras: [],
+    gondolas: [],
+    gates: [],
+    rfid: { ...config.rfid, readers: [] },
+    planogram: { products: [] },
+    screens: [],
+  };
+}
+
 export function writeJson(dir: string, name: string, value: unknown): string {
   const file = join(dir, name);
   writeFileSync(file, JSON.stringify(value, null, 2));

@@ -1,4 +1,4 @@
-import { Agent } from '../agent.js';
+import { Agent, type AgentOptions } from '../agent.js';
 import { CRASH_PREFIX } from '../agent-run-recorder.js';
 import { loadConfigFile, type LoadedConfig } from '../config/load-config.js';
 import { requireSecrets, type Secrets } from '../config/secrets.js';
@@ -31,7 +31,7 @@ export function applyOverrides(config: StoreConfig, overrides: RunOverrides): St
  * `edge-agent run` / `demo`: load and check the configuration (exit 2 and start nothing when
  * it is bad), start the agent, and run until SIGTERM/SIGINT.
  */
-export async function runAgent(configFile: string, overrides: RunOverrides, io: CliIo): Promise<number> {
+export async function runAgent(configFile: string, overrides: RunOverrides, io: CliIo, extra: Pick<AgentOptions, 'transports' | 'calibrationSeed'> = {}): Promise<number> {
   let loaded: LoadedConfig;
   let secrets: Secrets;
   try {
@@ -52,7 +52,7 @@ export async function runAgent(configFile: string, overrides: RunOverrides, io: 
   const log = createRootLogger({ level: config.log.level });
   for (const w of loaded.warnings) log.warn({ path: w.path, file: configFile }, `config: ${w.message}`);
 
-  const agent = new Agent({ config, secrets, log, version: agentVersion() });
+  const agent = new Agent({ config, secrets, log, version: agentVersion(), ...extra });
   const stopped = new Promise<number>((resolve) => {
     stopOnSignals((reason) => agent.stop(reason).then((failed) => resolve(failed.length === 0 ? EXIT_OK : EXIT_FAILURE)), log);
   });

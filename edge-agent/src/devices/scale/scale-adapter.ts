@@ -33,6 +33,8 @@ export interface ScaleAdapterOptions {
   sink: ShelfTickSink;
   stallMs?: number;
   backoff?: BackoffPolicy;
+  /** Components that must run first, e.g. the calibrations the sink converts with. */
+  dependsOn?: readonly string[];
 }
 
 /** What the adapter counts beyond the decoder's own counters. */
@@ -65,6 +67,7 @@ const SEQ_RESTART_GAP = 0x8000;
  */
 export class ScaleAdapter implements Component {
   readonly name: string;
+  readonly dependsOn: readonly string[];
   private readonly tick: ShelfTick;
   private readonly decoder: ScaleLineDecoder;
   private readonly link: DeviceLink;
@@ -88,6 +91,7 @@ export class ScaleAdapter implements Component {
 
   constructor(private readonly options: ScaleAdapterOptions) {
     this.name = options.device;
+    this.dependsOn = options.dependsOn ?? [];
     this.log = options.log.child({ device: options.device });
     this.problems = new ProblemLog(this.log);
     this.tick = {

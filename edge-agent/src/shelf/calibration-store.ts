@@ -1,0 +1,70 @@
+import type { Database } from 'better-sqlite3';
+import { PlateCalibrationRepository } from '../db/repositories/plate-calibrations.js';
+import type { StoreDatabase } from '../db/database.js';
+import type { Component, ComponentHealth } from '../lifecycle.js';
+import type { Logger } from '../log.js';
+import type { StoreLayout } from '../sim/store-layout.js';
+import { importCalibrations } from './plate-calibration-file.js';
+import { PlateCalibrationTable } from './plate-calibration.js';
+
+/**
+ * The load-cell calibrations in force: loaded from the database at start, optionally seeded from
+ * a file for plates that have none yet (the demo, a replayed recording, a new installation).
+ */
+export class CalibrationStore implements Component {
+  readonly name = 'calibration';
+  readonly dependsOn = ['database'] as const;
+  private current: PlateCalibrationTable | undefined;
+
+  constructor(
+    private readonly database: StoreDatabase,
+    private readonly layout: StoreLayout,
+    private readonly log: Logger,
+    private readonly seedFile?: string,
+  ) {}
+
+  get table(): PlateCalibrationTable {
+    if (!this.current) throw new Error('calibrations are not loaded yet');
+    return this.current;
+  }
+
+  async start(): Promise<void> {
+    const repo = new PlateCalibrationRepository(this.database.handle);
+    if (this.seedFile && this.needsSeed(repo)) {
+      const seeded = await importCalibrations(repo, this.seedFile, `seed:${this.seedFile}`);
+      this.log.info({ file: this.seedFile, plates: seeded.length }, 'plate calibrations seeded');
+    }
+    this.reload(this.database.handle);
+  }
+
+  async stop(): Promise<void> {
+    this.current = undefined;
+  }
+
+  /** Re-reads the calibrations in force, e.g. after `edge-agent calibrate scale`. */
+  reload(db: Database): void {
+    this.current = new PlateCalibrationTable(this.layout, new PlateCalibrationRepository(db).latest());
+    if (this.current.uncalibrated.length > 0) {
+      this.log.warn({ plates: this.current.uncalibrated.length, examples: this.current.uncalibrated.slice(0, 5) }, 'plates without calibration read as missing');
+    }
+  }
+
+  health(): ComponentHealth {
+    const table = this.current;
+    if (!table) return { status: 'down', detail: 'not loaded' };
+    const missing = table.uncalibrated.length;
+    return {
+      status: missing === 0 ? 'up' : 'degraded',
+      ...(missing === 0 ? {} : { detail: `${missing} plate${missing === 1 ? '' : 's'} without calibration` }),
+      plates: this.layout.plates.size,
+      uncalibrated: table.uncalibrated,
+      unknownPlates: table.unknownPlates,
+    };
+  }
+
+  private needsSeed(repo: PlateCalibrationRepository): boolean {
+    const latest = repo.latest();
+    return [...this.layout.plates.keys()].some((p) => !latest.has(p));
+  }
+}
+
