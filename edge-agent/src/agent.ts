@@ -25,6 +25,7 @@ import { Lifecycle } from './lifecycle.js';
 import type { Logger } from './log.js';
 import type { ReplayScheduler } from './recording/replay-scheduler.js';
 import { CalibrationStore } from './shelf/calibration-store.js';
+import { ShelfMonitor } from './shelf/shelf-monitor.js';
 import { ShelfReadings } from './shelf/shelf-readings.js';
 import { gramsPipeline } from './shelf/shelf-pipeline.js';
 import type { ShelfGramsSink } from './shelf/shelf-tick.js';
@@ -80,7 +81,8 @@ export class Agent {
     const retention = new RetentionJob(this.database, config.retention, log.child({ module: 'retention' }), undefined, this.clock);
     const calibration = new CalibrationStore(this.database, this.layout, log.child({ module: 'calibration' }), options.calibrationSeed);
     this.shelfReadings = new ShelfReadings(this.layout);
-    const gramsConsumers: ShelfGramsSink[] = [this.shelfReadings.sink];
+    const shelfMonitor = new ShelfMonitor(this.layout, config, this.database, this.bus, log.child({ module: 'shelf' }));
+    const gramsConsumers: ShelfGramsSink[] = [this.shelfReadings.sink, shelfMonitor.sink];
     this.gramsSink = (tick) => {
       for (const consumer of gramsConsumers) consumer(tick);
     };
@@ -107,7 +109,7 @@ export class Agent {
       log: log.child({ module: 'admin' }),
       health: () => this.health(),
     });
-    this.lifecycle = new Lifecycle([this.database, this.runRecorder, retention, calibration, ...devices, this.admin], this.log);
+    this.lifecycle = new Lifecycle([this.database, this.runRecorder, retention, calibration, shelfMonitor, ...devices, this.admin], this.log);
   }
 
   get config(): StoreConfig {

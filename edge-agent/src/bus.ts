@@ -3,6 +3,7 @@ import type { Logger } from './log.js';
 import type { DeviceAvailability } from './devices/device-availability.js';
 import type { GateEvent } from './devices/gate/gate-event.js';
 import type { HealthStatus } from './lifecycle.js';
+import type { WeightEvent } from './shelf/weight-event.js';
 
 /**
  * Every event on the bus, by name. A payload type is declared once here (or imported from the
@@ -15,6 +16,8 @@ export interface BusEvents {
   'device.availability': DeviceAvailability;
   /** Emitted after the event is stored. */
   'gate.event': GateEvent;
+  /** Emitted after the event is stored. */
+  'shelf.weight-event': WeightEvent;
 }
 
 export type BusEventName = keyof BusEvents;

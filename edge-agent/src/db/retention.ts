@@ -24,6 +24,7 @@ export const RETENTION_RULES: readonly RetentionRule[] = [
   { dataClass: 'operations', table: 'agent_runs', timeColumn: 'started_at', keep: 'id = (SELECT MAX(id) FROM agent_runs)' },
   { dataClass: 'operations', table: 'config_snapshots', timeColumn: 'last_used_at', keep: 'hash IN (SELECT config_hash FROM agent_runs WHERE config_hash IS NOT NULL)' },
   { dataClass: 'sessions', table: 'gate_events', timeColumn: 'at' },
+  { dataClass: 'observations', table: 'weight_events', timeColumn: 't_end' },
 ];
 
 const DAY_MS = 86_400_000;

@@ -96,7 +96,10 @@ export class ShelfStock {
     let bestScore = Infinity;
     for (const unit of this.units.values()) {
       if (unit.product !== product || unit.shelf !== shelf) continue;
-      const score = unit.depth * 10 + (nearU === undefined ? 0 : Math.abs(unit.u - nearU)) + (unit.misplaced ? -100 : 0);
+      const distance = nearU === undefined ? 0 : Math.abs(unit.u - nearU);
+      // A hand takes what is in front of it: a misplaced unit only when it lies right there.
+      if (unit.misplaced && distance > 0.25) continue;
+      const score = unit.depth * 10 + distance * 2 + (unit.misplaced ? -1 : 0);
       if (score < bestScore) {
         best = unit;
         bestScore = score;

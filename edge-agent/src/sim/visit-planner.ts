@@ -9,7 +9,7 @@ import type { FloorPaths } from './floor-paths.js';
 import type { Random } from './random.js';
 import type { ScenarioKnobs } from './scenario.js';
 import type { ShelfStock } from './shelf-stock.js';
-import { ShopperTimeline } from './shopper-timeline.js';
+import { ARM_MS, ShopperTimeline } from './shopper-timeline.js';
 import { REACH_STAND_OFF_M, type GondolaLayout, type PlateLayout, type StoreLayout, type Vec2 } from './store-layout.js';
 
 export interface GatePlace {
@@ -64,11 +64,22 @@ export class VisitPlanner {
   planParty(arriveAt: number, size: number, party: string): PlannedMember[] {
     const token = `tok-${this.hex(12)}`;
     const members: PlannedMember[] = [];
+    this.partyPlanned = [];
     for (let m = 0; m < size; m++) {
       const id = `s${String(++this.shopperCount).padStart(4, '0')}`;
-      members.push(this.planMember(id, token, party, arriveAt + m * this.random.between(700, 1400), m === 0));
+      const member = this.planMember(id, token, party, arriveAt + m * this.random.between(700, 1400), m === 0);
+      members.push(member);
+      this.partyPlanned.push(member.timeline);
     }
+    this.partyPlanned = [];
     return members;
+  }
+
+  /** Members of the party being planned: the world does not know them yet. */
+  private partyPlanned: ShopperTimeline[] = [];
+
+  private everyoneElse(): ShopperTimeline[] {
+    return [...this.ctx.others(), ...this.partyPlanned];
   }
 
   private planMember(id: string, token: string, party: string, enterAt: number, leader: boolean): PlannedMember {
@@ -106,9 +117,9 @@ export class VisitPlanner {
       const { liftAt, settleAt, contactAt } = this.reachInto(tl, actions, [plate.key, ...this.neighbourAtSeam(shelf, u)], plate.key, facing, count);
       actions.push({ kind: 'take', at: liftAt, shopper: id, item, product, shelf, nearU: u, count, contactAt, settleAt });
       if (this.random.chance(knobs.handRestRate)) {
-        const until = tl.now + this.random.between(2_000, 5_000);
-        actions.push({ kind: 'hand-rest', at: tl.now, shopper: id, plate: plate.key, grams: this.random.between(150, 600), until });
-        tl.stand(until - tl.now, facing);
+        // The hand stays on the shelf: to others it is a reach like any other.
+        const rest = tl.reach(plate.key, this.random.between(2_000, 5_000), facing);
+        actions.push({ kind: 'hand-rest', at: rest.out, shopper: id, plate: plate.key, grams: this.random.between(150, 600), until: rest.end - ARM_MS });
       }
       const mode: PutBack = this.random.chance(knobs.putBackRate)
         ? this.random.chance(knobs.misplaceRate)
@@ -155,12 +166,18 @@ export class VisitPlanner {
 
   /** Arm out, hand on the goods, lift, arm back; the shelf is disturbed from the touch until it settles. */
   private reachInto(tl: ShopperTimeline, actions: VisitAction[], handPlates: string[], plate: string, facing: number, count: number) {
+    // People take turns at a facing: wait until whoever has a hand in it is done.
+    const near = new Set([...handPlates, ...this.facingPlates(plate)]);
+    const clearAt = this.busyUntil(near, tl.now, tl.id);
+    if (clearAt > tl.now) tl.stand(clearAt - tl.now + this.random.between(600, 1_500), facing);
     const grabMs = this.random.between(300, 900) + (count - 1) * 250;
     const reach = tl.reach(plate, grabMs, facing);
     const contactAt = reach.out - 80;
     const liftAt = reach.out + grabMs;
     const tauMs = this.random.between(150, 450);
     const settleAt = liftAt + 5 * tauMs;
+    // Handling: putting the item in the basket, reading a label; nobody reaches twice in one breath.
+    tl.stand(this.random.between(800, 2_500), facing);
     const shelfKey = plate.slice(0, plate.lastIndexOf('.'));
     actions.push({
       kind: 'contact',
@@ -202,11 +219,35 @@ export class VisitPlanner {
     return { product: f.product, shelf: f.shelf, plate, gondola };
   }
 
+  /** The plates of the facing a plate belongs to (the plate alone when it holds nothing). */
+  private facingPlates(plate: string): string[] {
+    const owners = this.ctx.products.filter((p) => p.plates.includes(plate));
+    return owners.length === 0 ? [plate] : owners.flatMap((p) => p.plates);
+  }
+
+  /** When the last reach of another shopper into these plates that overlaps `from` ends (or `from`). */
+  private busyUntil(plates: ReadonlySet<string>, from: number, self: string): number {
+    let until = from;
+    for (let changed = true; changed; ) {
+      changed = false;
+      for (const other of this.everyoneElse()) {
+        if (other.id === self) continue;
+        for (const r of other.reaches) {
+          if (plates.has(r.plate) && r.end + 1_500 > until && r.start < until + 4_000) {
+            until = r.end + 1_500;
+            changed = true;
+          }
+        }
+      }
+    }
+    return until;
+  }
+
   /** Shelves another shopper will be standing at a few seconds from now. */
   private shelvesBusySoon(tl: ShopperTimeline, speed: number): Set<string> {
     const busy = new Set<string>();
     const soon = tl.now + (6 / speed) * 1000;
-    for (const other of this.ctx.others()) {
+    for (const other of this.everyoneElse()) {
       for (const r of other.reaches) {
         if (r.end + 3_000 >= soon && r.start - 8_000 <= soon) busy.add(r.plate.slice(0, r.plate.lastIndexOf('.')));
       }

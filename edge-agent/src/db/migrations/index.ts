@@ -3,6 +3,7 @@ import { agentRuns } from './001-agent-runs.js';
 import { configSnapshots } from './002-config-snapshots.js';
 import { gateEvents } from './003-gate-events.js';
 import { plateCalibrations } from './004-plate-calibrations.js';
+import { weightEvents } from './005-weight-events.js';
 
 /** Every schema step, in order. Append only. */
-export const MIGRATIONS: readonly Migration[] = [agentRuns, configSnapshots, gateEvents, plateCalibrations];
+export const MIGRATIONS: readonly Migration[] = [agentRuns, configSnapshots, gateEvents, plateCalibrations, weightEvents];
