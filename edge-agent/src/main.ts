@@ -7,6 +7,7 @@ import { checkConfig } from './cli/check-config.js';
 import { configDocs } from './cli/config-docs.js';
 import { EXIT_BAD_INPUT, EXIT_FAILURE, processIo, type CliIo } from './cli/output.js';
 import { replayCommand, type ReplayCliOptions } from './cli/replay.js';
+import { calibrateScale, type CalibrateScaleOptions } from './cli/calibrate.js';
 import { runAgent, type RunOverrides } from './cli/run.js';
 import { createRootLogger } from './log.js';
 import { describeError } from './errors.js';
@@ -48,6 +49,18 @@ export function buildCli(io: CliIo, setExit: (code: number) => void): Command {
     .option('--seed <n>', 'simulator seed', integer, 1)
     .option('--shoppers-per-hour <n>', 'how many shoppers the simulator sends in', integer, 120)
     .action(async (opts: RunOverrides & { seed: number; shoppersPerHour: number }) => setExit(await runAgent(DEMO_CONFIG(), opts, io)));
+
+  const calibrate = program.command('calibrate').description('calibrate devices');
+  calibrate
+    .command('scale')
+    .description('tare and span of one plate from a known mass (stop the agent first: it talks to the shelf controller directly)')
+    .requiredOption('--plate <G.S.P>', 'plate to calibrate, e.g. 1.2.3')
+    .requiredOption('--known <grams>', 'mass of the reference weight in grams', Number)
+    .option('--config <file>', 'store configuration', DEMO_CONFIG())
+    .option('--operator <name>', 'who calibrates (recorded with the result; default: the login name)')
+    .option('--data-dir <dir>', 'data directory of the store database (default: the configuration\'s)')
+    .option('--seconds <s>', 'how long each reading is measured', Number, 2)
+    .action(async (opts: CalibrateScaleOptions) => setExit(await calibrateScale(opts, io, createRootLogger({ level: 'warn' }))));
 
   program
     .command('replay')
