@@ -7,6 +7,7 @@ import { checkConfig } from './cli/check-config.js';
 import { configDocs } from './cli/config-docs.js';
 import { EXIT_BAD_INPUT, EXIT_FAILURE, processIo, type CliIo } from './cli/output.js';
 import { replayCommand, type ReplayCliOptions } from './cli/replay.js';
+import { bench } from './cli/bench.js';
 import { calibrateScale, type CalibrateScaleOptions } from './cli/calibrate.js';
 import { runAgent, type RunOverrides } from './cli/run.js';
 import { createRootLogger } from './log.js';
@@ -61,6 +62,12 @@ export function buildCli(io: CliIo, setExit: (code: number) => void): Command {
     .option('--data-dir <dir>', 'data directory of the store database (default: the configuration\'s)')
     .option('--seconds <s>', 'how long each reading is measured', Number, 2)
     .action(async (opts: CalibrateScaleOptions) => setExit(await calibrateScale(opts, io, createRootLogger({ level: 'warn' }))));
+
+  program
+    .command('bench')
+    .description('measure performance figures (markdown on stderr, JSON on the last line)')
+    .argument('[names...]', 'benchmarks to run: shelf (default: all)')
+    .action(async (names: string[]) => setExit(await bench(names, io)));
 
   program
     .command('replay')
