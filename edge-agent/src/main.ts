@@ -78,6 +78,7 @@ export function buildCli(io: CliIo, setExit: (code: number) => void): Command {
     .option('--port <port>', 'admin HTTP port while replaying (default: a free one)', port)
     .option('--format <format>', '"recording" or "autocheckout"', 'recording')
     .option('--catalog <file>', 'AutoCheckout product catalogue CSV')
+    .option('--events', 'print every weight event as a JSON line before the summary')
     .action(async (dir: string, opts: ReplayCliOptions) =>
       setExit(await replayCommand(dir, opts, io, createRootLogger({ level: (process.env['LOG_LEVEL'] as 'info' | undefined) ?? 'warn' }))),
     );

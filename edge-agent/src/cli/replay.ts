@@ -1,4 +1,5 @@
 import { describeError } from '../errors.js';
+import type { WeightEvent } from '../shelf/weight-event.js';
 import type { Logger } from '../log.js';
 import { agentVersion } from '../paths.js';
 import { RecordingError } from '../recording/recording-reader.js';
@@ -12,6 +13,8 @@ export interface ReplayCliOptions {
   port?: number;
   format: string;
   catalog?: string;
+  /** Print every weight event as a JSON line before the summary (always on for AutoCheckout exports). */
+  events?: boolean;
 }
 
 /** `edge-agent replay DIR`: the full agent on a recording; a JSON summary on the last line. */
@@ -40,11 +43,13 @@ export async function replayCommand(dir: string, options: ReplayCliOptions, io: 
       ...(options.format === 'autocheckout' ? { autocheckoutCatalog: options.catalog! } : {}),
     });
     for (const p of summary.problems) io.err(`warning: ${p}`);
+    const { weightEvents, ...rest } = summary;
+    if (options.events || options.format === 'autocheckout') for (const e of weightEvents) io.out(JSON.stringify(describeEvent(e)));
     io.err(
       `replayed ${summary.recordedSeconds} s of ${summary.recording} in ${summary.wallSeconds} s (${summary.speedup}× real time); ` +
         `facts ${summary.facts.sha256.slice(0, 12)} in ${summary.dataDir}`,
     );
-    printResult(io, { ok: true, ...summary });
+    printResult(io, { ok: true, ...rest, weightEvents: weightEvents.length });
     return EXIT_OK;
   } catch (err) {
     if (err instanceof RecordingError || err instanceof AutoCheckoutImportError) {
@@ -55,4 +60,22 @@ export async function replayCommand(dir: string, options: ReplayCliOptions, io: 
     io.err(`error: replay failed: ${describeError(err)}`);
     throw err;
   }
+}
+
+/** A weight event as an operator reads it: where, when, how much, and what it most likely was. */
+function describeEvent(e: WeightEvent) {
+  const [gondola, shelf] = e.shelf.split('.').map(Number);
+  return {
+    event: 'weight',
+    id: e.id,
+    gondola,
+    shelf,
+    plates: e.plates.map((p) => Number(p.split('.')[2])),
+    time: new Date(e.tStart).toISOString(),
+    durationSeconds: Math.round(e.tEnd - e.tStart) / 1000,
+    deltaGrams: e.deltaGrams,
+    kind: e.kind,
+    candidates: e.candidates.slice(0, 3),
+    ...(e.flags.length > 0 ? { flags: e.flags } : {}),
+  };
 }

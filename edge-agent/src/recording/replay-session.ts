@@ -13,6 +13,8 @@ import { Agent } from '../agent.js';
 import { VirtualClock } from '../clock.js';
 import { DATABASE_FILE } from '../db/database.js';
 import { factsDigest, type FactsDigest } from '../db/facts.js';
+import { WeightEventRepository } from '../db/repositories/weight-events.js';
+import type { WeightEvent } from '../shelf/weight-event.js';
 import type { RecordedVideo } from '../devices/device-components.js';
 import type { Logger } from '../log.js';
 import {
@@ -54,6 +56,8 @@ export interface ReplaySummary {
   facts: FactsDigest;
   problems: string[];
   autocheckout?: Omit<AutoCheckoutReplaySummary, 'plates'> & { plates: number };
+  /** Every weight event the replay produced, in order. */
+  weightEvents: WeightEvent[];
 }
 
 export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
@@ -152,8 +156,10 @@ async function run(
   const wallSeconds = (performance.now() - wallStart) / 1000;
   const db = new BetterSqlite3(join(dataDir, DATABASE_FILE), { readonly: true });
   let facts: FactsDigest;
+  let weightEvents: WeightEvent[];
   try {
     facts = factsDigest(db);
+    weightEvents = new WeightEventRepository(db).all();
   } finally {
     db.close();
   }
@@ -177,6 +183,7 @@ async function run(
     devices,
     facts,
     problems: [...problems, ...agent.problems.map((p) => `${p.device}: ${p.message}`)],
+    weightEvents,
   };
 }
 

@@ -32,12 +32,14 @@ const fromRow = (r: Row): WeightEvent => ({
 export class WeightEventRepository {
   private readonly insert: Statement;
   private readonly range: Statement;
+  private readonly everything: Statement;
 
   constructor(db: Database) {
     this.insert = db.prepare(`
       INSERT INTO weight_events (shelf, plates, t_start, t_end, delta_grams, per_plate, noise_sigma, kind, candidates, top_product, top_count, confidence, flags)
       VALUES (@shelf, @plates, @tStart, @tEnd, @deltaGrams, @perPlate, @noiseSigma, @kind, @candidates, @topProduct, @topCount, @confidence, @flags)`);
     this.range = db.prepare('SELECT * FROM weight_events WHERE t_end >= ? AND t_end < ? ORDER BY id');
+    this.everything = db.prepare('SELECT * FROM weight_events ORDER BY id');
   }
 
   record(event: NewWeightEvent): WeightEvent {
@@ -60,6 +62,10 @@ export class WeightEventRepository {
       }).lastInsertRowid,
     );
     return { ...event, tStart: Math.round(event.tStart), tEnd: Math.round(event.tEnd), id };
+  }
+
+  all(): WeightEvent[] {
+    return (this.everything.all() as Row[]).map(fromRow);
   }
 
   between(from: number, to: number): WeightEvent[] {
