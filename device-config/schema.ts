@@ -122,6 +122,24 @@ export const Shelf = Type.Object(
     heightM: Type.Number({ minimum: 0, maximum: 4, description: 'height of the shelf surface above the floor' }),
     device: DeviceUrl,
     protocol: Type.Enum(['scale-line', 'modbus-rtu'], { default: 'scale-line', description: 'shelf controller protocol' }),
+    modbus: Type.Optional(
+      Type.Object(
+        {
+          pollHz: Type.Number({ minimum: 1, maximum: 100, default: 20, description: 'polling cycles per second; one cycle reads every plate on the bus, one request at a time' }),
+          timeoutMs: Type.Integer({ minimum: 10, maximum: 5000, default: 100, description: 'how long to wait for a transmitter\'s answer before marking its plate invalid' }),
+          registers: Type.Enum(['holding', 'input'], { default: 'holding', description: 'holding registers (function 3) or input registers (function 4)' }),
+          format: Type.Enum(['int32', 'float32'], {
+            default: 'int32',
+            description: 'a reading is two registers: a signed 32-bit count or an IEEE 754 float; both are raw counts (float32 rounded) that calibration turns into grams',
+          }),
+          wordOrder: Type.Enum(['big', 'little'], { default: 'big', description: 'big: the first register holds the high word; little: the second does' }),
+        },
+        {
+          additionalProperties: false,
+          description: 'modbus-rtu shelves: how the bus is polled; shelves sharing a device URL share one bus and should agree',
+        },
+      ),
+    ),
     plates: Type.Array(Plate, { minItems: 1, maxItems: 32 }),
   },
   { additionalProperties: false },

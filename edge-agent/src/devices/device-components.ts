@@ -17,6 +17,7 @@ import { CameraReplaySource } from './camera/camera-replay-source.js';
 import type { CameraFrame } from './camera/frame.js';
 import { ReplayedCamera } from './camera/replayed-camera.js';
 import { GateAdapter } from './gate/gate-adapter.js';
+import { ModbusScaleAdapter, modbusBuses } from './scale/modbus-scale-adapter.js';
 import { ScaleAdapter } from './scale/scale-adapter.js';
 import type { TransportContext } from './serial/byte-transport.js';
 import { createTransport } from './serial/transport-factory.js';
@@ -66,6 +67,10 @@ export function deviceComponents(env: DeviceEnvironment): Component[] {
         dependsOn: ['calibration'],
       }),
     );
+  }
+  const buses = env.shelves ? modbusBuses(env.config, (message) => scaleLog.warn(message)) : [];
+  for (const bus of buses) {
+    components.push(new ModbusScaleAdapter({ ...bus, clock: env.clock, log: scaleLog, bus: env.bus, sink: env.shelfSink, dependsOn: ['calibration'] }));
   }
   const gateLog = env.log.child({ module: 'gate' });
   for (const gate of env.config.gates) {
