@@ -6,10 +6,13 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { checkConfig } from './cli/check-config.js';
 import { configDocs } from './cli/config-docs.js';
 import { EXIT_BAD_INPUT, EXIT_FAILURE, processIo, type CliIo } from './cli/output.js';
+import { runDemo } from './cli/demo.js';
 import { replayCommand, type ReplayCliOptions } from './cli/replay.js';
 import { bench } from './cli/bench.js';
+import { recordCommand, type RecordCliOptions } from './cli/record.js';
 import { calibrateScale, type CalibrateScaleOptions } from './cli/calibrate.js';
 import { runAgent, type RunOverrides } from './cli/run.js';
+import { simulate, type SimOptions } from './cli/sim.js';
 import { createRootLogger } from './log.js';
 import { describeError } from './errors.js';
 import { LOG_LEVELS } from './log.js';
@@ -49,7 +52,22 @@ export function buildCli(io: CliIo, setExit: (code: number) => void): Command {
   addRunFlags(program.command('demo').description('run the demo store (device-config/demo-store.json) on the live store simulator'))
     .option('--seed <n>', 'simulator seed', integer, 1)
     .option('--shoppers-per-hour <n>', 'how many shoppers the simulator sends in', integer, 120)
-    .action(async (opts: RunOverrides & { seed: number; shoppersPerHour: number }) => setExit(await runAgent(DEMO_CONFIG(), opts, io)));
+    .action(async (opts: RunOverrides & { seed: number; shoppersPerHour: number }) => setExit(await runDemo(opts, io)));
+
+  program
+    .command('sim')
+    .description('simulate a store day and write it as a recording (or --live: play it on live devices)')
+    .option('--config <file>', 'store configuration', DEMO_CONFIG())
+    .option('--seed <n>', 'seed: the same seed gives the same day, to the byte', integer, 1)
+    .option('--minutes <m>', 'length of the day', Number, 5)
+    .option('--shoppers <k>', 'shoppers arriving', integer, 10)
+    .addOption(new Option('--profile <profile>', 'difficulty').choices(['easy', 'busy']).default('easy'))
+    .option('--knobs <json>', 'scenario knobs as JSON, e.g. \'{"putBackRate":0.2}\'')
+    .option('--out <dir>', 'recording folder to write (must be new or empty)')
+    .option('--no-video', 'skip camera video (shelves and gates only)')
+    .option('--live', 'play live on pseudo-terminals and MJPEG streams until stopped; prints the device map')
+    .option('--shoppers-per-hour <n>', 'arrival rate when --live', integer, 120)
+    .action(async (opts: SimOptions) => setExit(await simulate(opts, io, createRootLogger({ level: (process.env['LOG_LEVEL'] as 'info' | undefined) ?? 'warn' }))));
 
   const calibrate = program.command('calibrate').description('calibrate devices');
   calibrate
@@ -62,6 +80,16 @@ export function buildCli(io: CliIo, setExit: (code: number) => void): Command {
     .option('--data-dir <dir>', 'data directory of the store database (default: the configuration\'s)')
     .option('--seconds <s>', 'how long each reading is measured', Number, 2)
     .action(async (opts: CalibrateScaleOptions) => setExit(await calibrateScale(opts, io, createRootLogger({ level: 'warn' }))));
+
+  program
+    .command('record')
+    .description('capture the live feeds of a store into a recording folder (stop the agent first: it needs the ports)')
+    .requiredOption('--out <dir>', 'new recording folder')
+    .option('--config <file>', 'store configuration', DEMO_CONFIG())
+    .option('--minutes <m>', 'stop after this long (default: until Ctrl-C)', Number)
+    .option('--sim-map <file>', 'device map printed by a running `edge-agent sim --live`, to record the simulator')
+    .option('--data-dir <dir>', 'data directory whose plate calibrations go into the recording')
+    .action(async (opts: RecordCliOptions) => setExit(await recordCommand(opts, io, createRootLogger({ level: 'warn' }))));
 
   program
     .command('bench')

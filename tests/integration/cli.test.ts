@@ -2,7 +2,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { lastJsonLine, runCli, startAgent } from '../support/cli.js';
+import { lastJsonLine, runCli, startAgent, waitUntil } from '../support/cli.js';
 import { DEMO_CONFIG_FILE, demoRaw, writeJson } from '../support/demo-config.js';
 import { useTempDirs } from '../support/temp-dir.js';
 
@@ -112,6 +112,8 @@ describe('edge-agent run and demo', () => {
     const res = await fetch(`${agent.adminUrl}/healthz`);
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ storeId: 'demo-001' });
+    // The simulator's devices come up: shelves, gates and cameras all report in.
+    await waitUntil(async () => ((await (await fetch(`${agent.adminUrl}/healthz`)).json()) as { status: string }).status === 'ok', 20_000, 'all devices up');
     agent.child.kill('SIGTERM');
     expect(await agent.exited).toEqual({ code: 0, signal: null });
     const db = new BetterSqlite3(join(dataDir, 'store.db'), { readonly: true });

@@ -63,3 +63,17 @@ export function startAgent(args: readonly string[], options: { cwd?: string; env
     });
   });
 }
+
+/** Polls an async condition until it holds. */
+export async function waitUntil(condition: () => Promise<boolean>, timeoutMs: number, what = 'condition'): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      if (await condition()) return;
+    } catch {
+      // not there yet: the server may still be starting
+    }
+    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}

@@ -100,7 +100,7 @@ export function deviceComponents(env: DeviceEnvironment): Component[] {
         onFrame: env.onFrame,
         onProblem: (m) => env.onProblem(camera.id, m),
       });
-      components.push(new ReplayedCamera(camera.id, source, env.replay));
+      components.push(new ReplayedCamera(`camera:${camera.id}`, source, env.replay));
       continue;
     }
     if (env.replay) continue; // a replay without this camera's video has nothing to show for it

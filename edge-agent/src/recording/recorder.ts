@@ -1,0 +1,117 @@
+/**
+ * `edge-agent record`: captures a store's live feeds into a recording folder — every serial
+ * device's bytes as they arrive, every camera through the same ffmpeg ingest the agent uses,
+ * encoded at its detect size — so a problem seen in the store can be replayed at the desk.
+ */
+import type { StoreConfig } from '../../../device-config/schema.js';
+import { EventBus } from '../bus.js';
+import { LiveClock } from '../clock.js';
+import { CameraIngest } from '../devices/camera/camera-ingest.js';
+import type { CameraFrame } from '../devices/camera/frame.js';
+import { DeviceLink } from '../devices/serial/device-link.js';
+import { createTransport } from '../devices/serial/transport-factory.js';
+import type { Logger } from '../log.js';
+import { VideoWriter } from '../sim/video/video-writer.js';
+import { RecordingWriter } from './recording-writer.js';
+
+export interface RecordOptions {
+  config: StoreConfig;
+  out: string;
+  /** Stops after this long; otherwise when the signal aborts. */
+  seconds?: number;
+  signal?: AbortSignal;
+  log: Logger;
+  createdBy: string;
+  resolveSim?: (name: string) => string | undefined;
+  /** Calibrations in force, written next to the captures (an importable calibration file). */
+  calibration?: unknown;
+}
+
+export interface RecordSummary {
+  out: string;
+  seconds: number;
+  serialBytes: Record<string, number>;
+  frames: Record<string, number>;
+}
+
+export async function record(options: RecordOptions): Promise<RecordSummary> {
+  const { config, log } = options;
+  const clock = new LiveClock();
+  const startedAt = clock.now();
+  const writer = new RecordingWriter(options.out, { store: config, startedAt, createdBy: options.createdBy, createdAt: new Date(startedAt).toISOString() });
+  if (options.calibration) writer.calibration('scales', options.calibration);
+  const ctx = { clock, ...(options.resolveSim ? { resolveSim: options.resolveSim } : {}) };
+  const bytes: Record<string, number> = {};
+
+  const serial: { device: string; kind: 'scale' | 'gate'; url: string }[] = [];
+  for (const g of config.gondolas) for (const s of g.shelves) serial.push({ device: `shelf-${g.id}.${s.id}`, kind: 'scale', url: s.device });
+  for (const gate of config.gates) serial.push({ device: gate.id, kind: 'gate', url: gate.device });
+  // Shelves sharing a bus are one device on the wire.
+  const seen = new Set<string>();
+  const links = serial
+    .filter((d) => (seen.has(d.url) ? false : (seen.add(d.url), true)))
+    .map(
+      (d) =>
+        new DeviceLink({
+          url: d.url,
+          transport: (url) => createTransport(url, ctx),
+          log: log.child({ device: d.device }),
+          onData: (chunk, at) => {
+            bytes[d.device] = (bytes[d.device] ?? 0) + chunk.length;
+            writer.serial(d, at, chunk);
+          },
+          onAvailability: (online, reason) => log.info({ device: d.device, online, reason }, 'device availability'),
+          // Gates are silent between shoppers: silence is not a stall.
+          ...(d.kind === 'gate' ? { stallMs: 0 } : {}),
+        }),
+    );
+
+  const frames: Record<string, number> = {};
+  const cameras: { ingest: CameraIngest; video: VideoWriter }[] = [];
+  for (const cam of config.cameras) {
+    const url = cam.url.startsWith('sim://') ? options.resolveSim?.(cam.url.slice('sim://'.length)) : cam.url;
+    if (!url) {
+      log.warn({ camera: cam.id }, `${cam.url}: cannot be resolved; not recorded`);
+      continue;
+    }
+    const { width, height } = cam.detectSize;
+    const paths = writer.video({ camera: cam.id, width, height, fps: cam.fps });
+    const video = new VideoWriter({ file: paths.file, framesFile: paths.frames, width, height, fps: cam.fps, pixelFormat: 'bgr24' });
+    await video.start();
+    const ingest = new CameraIngest({
+      camera: cam.id,
+      url,
+      fps: cam.fps,
+      width,
+      height,
+      clock,
+      log: log.child({ camera: cam.id }),
+      bus: new EventBus(log),
+      onFrame: async (frame: CameraFrame) => {
+        try {
+          frames[cam.id] = (frames[cam.id] ?? 0) + 1;
+          await video.write(frame.data, frame.at);
+        } finally {
+          frame.release();
+        }
+      },
+    });
+    cameras.push({ ingest, video });
+  }
+
+  for (const link of links) link.start();
+  for (const c of cameras) await c.ingest.start();
+  await new Promise<void>((resolve) => {
+    const timer = options.seconds === undefined ? undefined : setTimeout(resolve, options.seconds * 1000);
+    options.signal?.addEventListener('abort', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+  for (const link of links) await link.stop();
+  for (const c of cameras) await c.ingest.stop();
+  for (const c of cameras) await c.video.finish();
+  const endedAt = clock.now();
+  writer.finish(endedAt);
+  return { out: options.out, seconds: Math.round(endedAt - startedAt) / 1000, serialBytes: bytes, frames };
+}
