@@ -9,6 +9,7 @@ import { EXIT_BAD_INPUT, EXIT_FAILURE, processIo, type CliIo } from './cli/outpu
 import { runDemo } from './cli/demo.js';
 import { replayCommand, type ReplayCliOptions } from './cli/replay.js';
 import { bench } from './cli/bench.js';
+import { evalShelf } from './cli/eval.js';
 import { recordCommand, type RecordCliOptions } from './cli/record.js';
 import { calibrateScale, type CalibrateScaleOptions } from './cli/calibrate.js';
 import { runAgent, type RunOverrides } from './cli/run.js';
@@ -90,6 +91,15 @@ export function buildCli(io: CliIo, setExit: (code: number) => void): Command {
     .option('--sim-map <file>', 'device map printed by a running `edge-agent sim --live`, to record the simulator')
     .option('--data-dir <dir>', 'data directory whose plate calibrations go into the recording')
     .action(async (opts: RecordCliOptions) => setExit(await recordCommand(opts, io, createRootLogger({ level: 'warn' }))));
+
+  const evaluate = program.command('eval').description('score the agent against ground truth');
+  evaluate
+    .command('shelf')
+    .description('replay a simulated recording and score its weight events against the truth (JSON on the last line)')
+    .requiredOption('--recording <dir>', 'recording with truth/weight-events.jsonl')
+    .option('--data-dir <dir>', 'empty directory for the replay database (default: a new temporary one)')
+    .option('--min-grams <g>', 'products lighter than this are left out of the item accuracy', Number, 20)
+    .action(async (opts: { recording: string; dataDir?: string; minGrams: number }) => setExit(await evalShelf(opts, io, createRootLogger({ level: 'warn' }))));
 
   program
     .command('bench')

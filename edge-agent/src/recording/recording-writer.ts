@@ -62,7 +62,8 @@ export class RecordingWriter {
     return { file: join(this.dir, `${base}.mkv`), frames: join(this.dir, `${base}.frames.jsonl`) };
   }
 
-  truth(stream: string, record: unknown): void {
+  /** Creates a ground-truth stream, so a day in which nothing of its kind happened still says so. */
+  declareTruth(stream: string): { fd: number; buffer: string[] } {
     let out = this.truthFiles.get(stream);
     if (!out) {
       const file = `truth/${safeName(stream)}.jsonl`;
@@ -70,7 +71,13 @@ export class RecordingWriter {
       out = { fd: openSync(join(this.dir, file), 'w'), buffer: [] };
       this.truthFiles.set(stream, out);
       this.manifest.truth[stream] = file;
+      this.writeManifest();
     }
+    return out;
+  }
+
+  truth(stream: string, record: unknown): void {
+    const out = this.declareTruth(stream);
     out.buffer.push(JSON.stringify(record));
     if (out.buffer.length >= 512) this.flushTruth(out);
   }
