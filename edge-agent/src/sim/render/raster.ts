@@ -5,6 +5,13 @@
 import type { Rgb } from '../world-snapshot.js';
 
 export class Raster {
+  /**
+   * Depth of what already stands at each pixel (distance along the camera axis), and the depth
+   * of what is being drawn now: a pixel is only painted where the new thing is nearer.
+   */
+  occluders: Float32Array | undefined;
+  depth = 0;
+
   constructor(
     readonly data: Buffer,
     readonly width: number,
@@ -13,6 +20,7 @@ export class Raster {
 
   /** Blends `colour` into pixel (x, y) with opacity `alpha` (0–1). */
   blend(x: number, y: number, colour: Rgb, alpha: number): void {
+    if (this.occluders && this.occluders[y * this.width + x]! < this.depth) return;
     const i = (y * this.width + x) * 3;
     const d = this.data;
     if (alpha >= 1) {

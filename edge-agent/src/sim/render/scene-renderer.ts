@@ -28,8 +28,8 @@ const NOISE = 3;
 interface CameraScene {
   camera: SimCamera;
   background: Buffer;
-  /** Overhead: the gondolas drawn over everything lower than their tops. */
-  gondolaLayer?: { colour: Buffer; mask: Uint8Array };
+  /** Overhead: how far away the gondolas are at each pixel (Infinity where the floor shows). */
+  occluders?: Float32Array;
   tiles?: PackagingTiles;
   gondola?: GondolaLayout;
 }
@@ -51,7 +51,8 @@ export class SceneRenderer {
         if (gondola) scene.gondola = gondola;
         scenes.set(camera.id, scene);
       } else {
-        scenes.set(camera.id, { camera, background: floorBackground(camera, layout), gondolaLayer: gondolaLayer(camera, layout) });
+        const { background, occluders } = overheadBackground(camera, layout);
+        scenes.set(camera.id, { camera, background, occluders });
       }
     }
     return new SceneRenderer(layout, scenes);
@@ -71,21 +72,10 @@ export class SceneRenderer {
 
   private drawOverhead(scene: CameraScene, r: Raster, snapshot: WorldSnapshot): void {
     const cam = scene.camera;
+    r.occluders = scene.occluders;
     const shoppers = [...snapshot.shoppers].sort((a, b) => a.appearance.heightM - b.appearance.heightM || a.id.localeCompare(b.id));
     for (const s of shoppers) shadow(cam, r, s);
-    for (const s of shoppers) body(cam, r, s, this.layout, s.appearance.heightM > GONDOLA_HEIGHT_M + 0.08 ? 'shoulders' : 'all');
-    const layer = scene.gondolaLayer;
-    if (layer) {
-      const d = r.data;
-      for (let p = 0, i = 0; p < layer.mask.length; p++, i += 3) {
-        if (!layer.mask[p]) continue;
-        d[i] = layer.colour[i]!;
-        d[i + 1] = layer.colour[i + 1]!;
-        d[i + 2] = layer.colour[i + 2]!;
-      }
-    }
-    // Heads of people taller than the gondolas show above them.
-    for (const s of shoppers) if (s.appearance.heightM > GONDOLA_HEIGHT_M + 0.08) body(cam, r, s, this.layout, 'head');
+    for (const s of shoppers) body(cam, r, s, this.layout);
   }
 
   private drawShelf(scene: CameraScene, r: Raster, snapshot: WorldSnapshot): void {
@@ -121,14 +111,36 @@ function onGondola3(g: GondolaLayout, u: number, v: number, z: number): [number,
   return [g.origin.x + g.along.x * u + g.inward.x * v, g.origin.y + g.along.y * u + g.inward.y * v, z];
 }
 
-function floorBackground(camera: SimCamera, layout: StoreLayout): Buffer {
+/**
+ * The floor (tiles, floor mats at the doors) and the gondolas, ray-cast once per camera: each
+ * pixel's ray meets a gondola's box or the floor, and the gondola's distance is kept so shoppers
+ * behind a gondola are hidden by it and shoppers in front of it are not.
+ */
+function overheadBackground(camera: SimCamera, layout: StoreLayout): { background: Buffer; occluders: Float32Array } {
   const { width, height } = camera;
   const out = Buffer.alloc(width * height * 3);
+  const occluders = new Float32Array(width * height).fill(Infinity);
   const r = new Raster(out, width, height);
+  const dir = { x: 0, y: 0, z: 0 };
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
-      const p = camera.floorAt(x + 0.5, y + 0.5);
+      const a = (x + 0.5 - camera.cx) / camera.focalPx;
+      const b = (y + 0.5 - camera.cy) / camera.focalPx;
+      dir.x = camera.right.x * a + camera.down.x * b + camera.forward.x;
+      dir.y = camera.right.y * a + camera.down.y * b + camera.forward.y;
+      dir.z = camera.right.z * a + camera.down.z * b + camera.forward.z;
       const i = (y * width + x) * 3;
+      const hit = nearestGondola(camera, layout, dir);
+      if (hit) {
+        occluders[y * width + x] = hit.depth;
+        const c = hit.face === 'top' ? GONDOLA_TOP : GONDOLA_SIDE;
+        const k = hit.face === 'top' ? 1 : 0.75 + 0.25 * (hit.z / GONDOLA_HEIGHT_M);
+        out[i] = clamp(c[0] * k);
+        out[i + 1] = clamp(c[1] * k);
+        out[i + 2] = clamp(c[2] * k);
+        continue;
+      }
+      const p = camera.floorAt(x + 0.5, y + 0.5);
       if (!p || p.x < 0 || p.y < 0 || p.x > layout.widthM || p.y > layout.depthM) {
         out[i] = out[i + 1] = out[i + 2] = 60;
         continue;
@@ -142,43 +154,55 @@ function floorBackground(camera: SimCamera, layout: StoreLayout): Buffer {
       out[i + 2] = clamp(base[2] + t);
     }
   }
+  r.occluders = occluders;
+  r.depth = camera.position.z;
   for (const zone of layout.zones) {
     if (zone.type !== 'entry' && zone.type !== 'exit') continue;
     const pts = projectPolygon(camera, zone.polygon, 0.001);
     if (pts) r.polygon(pts, zone.type === 'entry' ? MAT_ENTRY : MAT_EXIT, 0.55);
   }
-  return out;
+  return { background: out, occluders };
 }
 
-function gondolaLayer(camera: SimCamera, layout: StoreLayout): { colour: Buffer; mask: Uint8Array } {
-  const { width, height } = camera;
-  const colour = Buffer.alloc(width * height * 3);
-  const marker = Buffer.alloc(width * height * 3, 0);
-  const paint = new Raster(colour, width, height);
-  const mark = new Raster(marker, width, height);
-  const white: Rgb = [255, 255, 255];
+/** Where a camera ray (parametrised by depth along the optical axis) first enters a gondola. */
+function nearestGondola(camera: SimCamera, layout: StoreLayout, d: { x: number; y: number; z: number }): { depth: number; face: 'top' | 'side'; z: number } | undefined {
+  let best: { depth: number; face: 'top' | 'side'; z: number } | undefined;
+  const c = camera.position;
   for (const g of layout.gondolas) {
-    const base = g.corners;
-    const top = base.map((c) => camera.project(c.x, c.y, g.heightM));
-    const bottom = base.map((c) => camera.project(c.x, c.y, 0));
-    if (top.some((p) => !p) || bottom.some((p) => !p)) continue;
-    // Sides first (visible ones end up under the top), then the top.
-    for (let k = 0; k < 4; k++) {
-      const a = bottom[k]!;
-      const b = bottom[(k + 1) % 4]!;
-      const c = top[(k + 1) % 4]!;
-      const d = top[k]!;
-      const quad = [a.u, a.v, b.u, b.v, c.u, c.v, d.u, d.v];
-      paint.polygon(quad, GONDOLA_SIDE, 1, (v) => 0.8 + 0.2 * Math.sin(v / 7));
-      mark.polygon(quad, white);
+    const ox = c.x - g.origin.x;
+    const oy = c.y - g.origin.y;
+    // The ray in the gondola's own frame: u along the front, v into it, z up.
+    const u0 = ox * g.along.x + oy * g.along.y;
+    const du = d.x * g.along.x + d.y * g.along.y;
+    const v0 = ox * g.inward.x + oy * g.inward.y;
+    const dv = d.x * g.inward.x + d.y * g.inward.y;
+    let enter = 0;
+    let exit = Infinity;
+    let face: 'top' | 'side' = 'side';
+    const slabs: [number, number, number, number, 'top' | 'side'][] = [
+      [u0, du, 0, g.widthM, 'side'],
+      [v0, dv, 0, g.depthM, 'side'],
+      [c.z, d.z, 0, g.heightM, 'top'],
+    ];
+    let missed = false;
+    for (const [o, dd, lo, hi, kind] of slabs) {
+      if (Math.abs(dd) < 1e-12) {
+        if (o < lo || o > hi) missed = true;
+        continue;
+      }
+      let t0 = (lo - o) / dd;
+      let t1 = (hi - o) / dd;
+      if (t0 > t1) [t0, t1] = [t1, t0];
+      if (t0 > enter) {
+        enter = t0;
+        face = kind;
+      }
+      exit = Math.min(exit, t1);
     }
-    const quad = top.flatMap((p) => [p!.u, p!.v]);
-    paint.polygon(quad, GONDOLA_TOP);
-    mark.polygon(quad, white);
+    if (missed || enter > exit || enter <= 0) continue;
+    if (!best || enter < best.depth) best = { depth: enter, face, z: c.z + d.z * enter };
   }
-  const mask = new Uint8Array(width * height);
-  for (let p = 0; p < mask.length; p++) mask[p] = marker[p * 3]! > 0 ? 1 : 0;
-  return { colour, mask };
+  return best;
 }
 
 function shelfBackground(camera: SimCamera, g: GondolaLayout | undefined): Buffer {
@@ -219,11 +243,12 @@ function shadow(cam: SimCamera, r: Raster, s: ShopperPose): void {
   const e = cam.project(s.position.x + 0.05 + 0.3, s.position.y + 0.05, 0);
   if (!c || !e) return;
   const rad = Math.abs(e.u - c.u);
+  r.depth = c.depth;
   r.ellipse(c.u, c.v, rad, 0, 0, rad * 0.85, [0, 0, 0], 0.22, (k) => 1 - k * 0.5);
 }
 
-/** A shopper seen from above: basket, shoulders, arms, then the head. */
-function body(cam: SimCamera, r: Raster, s: ShopperPose, layout: StoreLayout, part: 'all' | 'shoulders' | 'head'): void {
+/** A shopper seen from above: basket, shoulders, arms, then the head; each part hidden where a gondola is nearer. */
+function body(cam: SimCamera, r: Raster, s: ShopperPose, layout: StoreLayout): void {
   const a = s.appearance;
   const h = a.heightM;
   const fx = Math.cos(s.heading);
@@ -231,18 +256,22 @@ function body(cam: SimCamera, r: Raster, s: ShopperPose, layout: StoreLayout, pa
   const sx = -fy;
   const sy = fx;
   const at = (along: number, side: number, z: number) => cam.project(s.position.x + fx * along + sx * side, s.position.y + fy * along + sy * side, z);
-  if (part !== 'head') {
+  {
     if (a.basket) {
       const b0 = at(0.05, a.shoulderM / 2 + 0.12, 0.75);
       const b1 = at(0.2, a.shoulderM / 2 + 0.12, 0.75);
       const b2 = at(0.05, a.shoulderM / 2 + 0.3, 0.75);
-      if (b0 && b1 && b2) r.ellipse(b0.u, b0.v, b1.u - b0.u, b1.v - b0.v, b2.u - b0.u, b2.v - b0.v, BASKET, 1, (k) => 1 - 0.3 * k);
+      if (b0 && b1 && b2) {
+        r.depth = b0.depth;
+        r.ellipse(b0.u, b0.v, b1.u - b0.u, b1.v - b0.v, b2.u - b0.u, b2.v - b0.v, BASKET, 1, (k) => 1 - 0.3 * k);
+      }
     }
     const zs = 0.82 * h;
     const c = at(0, 0, zs);
     const acrossEnd = at(0, a.shoulderM / 2, zs);
     const alongEnd = at(0.13, 0, zs);
     if (c && acrossEnd && alongEnd) {
+      r.depth = c.depth;
       r.ellipse(c.u, c.v, acrossEnd.u - c.u, acrossEnd.v - c.v, alongEnd.u - c.u, alongEnd.v - c.v, a.shirt, 1, (k) => 1.08 - 0.35 * k * k);
     }
     // Arms: resting along the body, or reaching for the plate.
@@ -261,15 +290,17 @@ function body(cam: SimCamera, r: Raster, s: ShopperPose, layout: StoreLayout, pa
       }
       if (!hand) continue;
       const thick = Math.max(2, cam.focalPx * 0.075 / Math.max(0.5, shoulder.depth));
+      r.depth = Math.min(shoulder.depth, hand.depth);
       r.line(shoulder.u, shoulder.v, hand.u, hand.v, thick, a.shirt);
       r.ellipse(hand.u, hand.v, thick * 0.55, 0, 0, thick * 0.55, a.skin);
     }
   }
-  if (part !== 'shoulders') {
+  {
     const head = at(-0.01, 0, h - 0.1);
     const edge = at(-0.01, 0.1, h - 0.1);
     if (head && edge) {
       const rad = Math.hypot(edge.u - head.u, edge.v - head.v);
+      r.depth = head.depth;
       r.ellipse(head.u, head.v, rad, 0, 0, rad, a.hair, 1, (k) => 1.1 - 0.4 * k * k);
       const face = at(0.07, 0, h - 0.14);
       if (face) r.ellipse(face.u, face.v, rad * 0.45, 0, 0, rad * 0.35, a.skin, 0.9);
