@@ -43,8 +43,10 @@ describe('simulated cameras', () => {
 
   it('show a shopper from above in their shirt colour, where the camera projects their shoulders', () => {
     const cam = rig.find((c) => c.role === 'overhead' && c.project(4.5, 3.2, 1.4))!;
-    // A point on the shoulder, beside the head (the head hides the middle of the shoulders).
-    const p = cam.project(shopper.position.x + 0.16, shopper.position.y, 0.82 * shopper.appearance.heightM)!;
+    // A point on the shoulder on the camera's side: seen at an angle, the head hides the middle and
+    // the far shoulder.
+    const side = shopper.position.x > cam.position.x ? -0.16 : 0.16;
+    const p = cam.project(shopper.position.x + side, shopper.position.y, 0.82 * shopper.appearance.heightM)!;
     const withShopper = pixel(frame(cam.id, { at: 0, shoppers: [shopper], units, light: 1 }), cam.width, p.u, p.v);
     const without = pixel(frame(cam.id, { at: 0, shoppers: [], units, light: 1 }), cam.width, p.u, p.v);
     expect(withShopper[1]!).toBeGreaterThan(150);
