@@ -116,6 +116,8 @@ export class ShopperTimeline {
     if (r) {
       const extension = t < r.out ? (t - r.start) / ARM_MS : t > r.end - ARM_MS ? (r.end - t) / ARM_MS : 1;
       pose.reach = { plate: r.plate, extension: Math.max(0, Math.min(1, extension)) };
+      const taken = this.held.find((h) => h.from >= r.start && h.from <= t && t < h.to);
+      if (taken) pose.reach.carrying = taken.product;
     }
     return pose;
   }

@@ -26,8 +26,11 @@ export interface ShopperPose {
   /** Direction the shopper faces, radians, 0 = +x, π/2 = +y. */
   heading: number;
   appearance: ShopperAppearance;
-  /** Set while a hand is at a shelf: the plate reached and how far the arm is out (0–1). */
-  reach?: { plate: string; extension: number };
+  /**
+   * Set while a hand is at a shelf: the plate reached, how far the arm is out (0–1), and the
+   * product in the hand once it has been taken off the shelf.
+   */
+  reach?: { plate: string; extension: number; carrying?: string };
   /** Product ids in hand or basket, for shelf-camera rendering of what was taken. */
   holding: readonly string[];
 }

@@ -10,7 +10,7 @@ import type { ProductConfig } from '../../../../device-config/schema.js';
 import type { SimCamera } from '../cameras/sim-camera.js';
 import { GONDOLA_HEIGHT_M, type GondolaLayout, type StoreLayout, type Vec2 } from '../store-layout.js';
 import type { Rgb, ShopperPose, WorldSnapshot } from '../world-snapshot.js';
-import { PackagingTiles, fnv1a, type PackagingTile } from './packaging.js';
+import { PackagingTiles, fnv1a, packagingDesign, type PackagingTile } from './packaging.js';
 import { Raster } from './raster.js';
 
 const FLOOR: Rgb = [178, 172, 160];
@@ -38,6 +38,8 @@ export class SceneRenderer {
   private constructor(
     private readonly layout: StoreLayout,
     private readonly scenes: Map<string, CameraScene>,
+    /** Each product's packaging colour, for goods in a hand seen from above. */
+    private readonly colours: ReadonlyMap<string, Rgb>,
   ) {}
 
   static async create(layout: StoreLayout, cameras: readonly SimCamera[], products: readonly ProductConfig[]): Promise<SceneRenderer> {
@@ -55,7 +57,7 @@ export class SceneRenderer {
         scenes.set(camera.id, { camera, background, occluders });
       }
     }
-    return new SceneRenderer(layout, scenes);
+    return new SceneRenderer(layout, scenes, new Map(products.map((p) => [p.id, packagingDesign(p).background])));
   }
 
   render(cameraId: string, snapshot: WorldSnapshot, out: Buffer): void {
@@ -75,7 +77,7 @@ export class SceneRenderer {
     r.occluders = scene.occluders;
     const shoppers = [...snapshot.shoppers].sort((a, b) => a.appearance.heightM - b.appearance.heightM || a.id.localeCompare(b.id));
     for (const s of shoppers) shadow(cam, r, s);
-    for (const s of shoppers) body(cam, r, s, this.layout);
+    for (const s of shoppers) body(cam, r, s, this.layout, this.colours);
   }
 
   private drawShelf(scene: CameraScene, r: Raster, snapshot: WorldSnapshot): void {
@@ -96,7 +98,7 @@ export class SceneRenderer {
       .map((s) => ({ s, p: cam.project(s.position.x, s.position.y, 1) }))
       .filter((x): x is { s: ShopperPose; p: NonNullable<typeof x.p> } => x.p !== undefined)
       .sort((a, b) => b.p.depth - a.p.depth);
-    for (const { s } of inFront) backView(cam, r, s, g, this.layout);
+    for (const { s } of inFront) backView(cam, r, s, g, this.layout, scene.tiles);
   }
 }
 
@@ -248,7 +250,7 @@ function shadow(cam: SimCamera, r: Raster, s: ShopperPose): void {
 }
 
 /** A shopper seen from above: basket, shoulders, arms, then the head; each part hidden where a gondola is nearer. */
-function body(cam: SimCamera, r: Raster, s: ShopperPose, layout: StoreLayout): void {
+function body(cam: SimCamera, r: Raster, s: ShopperPose, layout: StoreLayout, colours: ReadonlyMap<string, Rgb>): void {
   const a = s.appearance;
   const h = a.heightM;
   const fx = Math.cos(s.heading);
@@ -293,6 +295,10 @@ function body(cam: SimCamera, r: Raster, s: ShopperPose, layout: StoreLayout): v
       r.depth = Math.min(shoulder.depth, hand.depth);
       r.line(shoulder.u, shoulder.v, hand.u, hand.v, thick, a.shirt);
       r.ellipse(hand.u, hand.v, thick * 0.55, 0, 0, thick * 0.55, a.skin);
+      const colour = side === 1 && s.reach?.carrying ? colours.get(s.reach.carrying) : undefined;
+      if (colour) {
+        r.polygon([hand.u - thick, hand.v - thick * 1.3, hand.u + thick, hand.v - thick * 1.3, hand.u + thick, hand.v + thick * 0.6, hand.u - thick, hand.v + thick * 0.6], colour);
+      }
     }
   }
   {
@@ -309,7 +315,7 @@ function body(cam: SimCamera, r: Raster, s: ShopperPose, layout: StoreLayout): v
 }
 
 /** A shopper seen from behind by the shelf camera: legs, torso, head, and an arm reaching in. */
-function backView(cam: SimCamera, r: Raster, s: ShopperPose, g: GondolaLayout, layout: StoreLayout): void {
+function backView(cam: SimCamera, r: Raster, s: ShopperPose, g: GondolaLayout, layout: StoreLayout, tiles: PackagingTiles): void {
   const a = s.appearance;
   const h = a.heightM;
   const half = a.shoulderM / 2;
@@ -341,6 +347,9 @@ function backView(cam: SimCamera, r: Raster, s: ShopperPose, g: GondolaLayout, l
         const thick = Math.max(2, (cam.focalPx * 0.08) / Math.max(0.5, shoulder.depth));
         r.line(shoulder.u, shoulder.v, hand.u, hand.v, thick, a.shirt);
         r.ellipse(hand.u, hand.v, thick * 0.6, 0, 0, thick * 0.6, a.skin);
+        // The product taken, in the hand on its way back.
+        const tile = s.reach.carrying ? tiles.get(s.reach.carrying) : undefined;
+        if (tile) blitTile(r, tile, hand.u - tile.width / 2, hand.v - tile.height * 0.8, tile.width, tile.height, 1);
       }
     }
   }
