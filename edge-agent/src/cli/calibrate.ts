@@ -3,13 +3,13 @@ import { hostname, userInfo } from 'node:os';
 import { CalibrationError, computeCalibration, PlateSampler } from '../../../calibration/scale-calibration.js';
 import { EventBus } from '../bus.js';
 import { LiveClock } from '../clock.js';
-import { loadConfigFile } from '../config/load-config.js';
+import { loadStoreOrReport } from './load-store.js';
 import { StoreDatabase } from '../db/database.js';
 import { PlateCalibrationRepository } from '../db/repositories/plate-calibrations.js';
 import { ScaleAdapter } from '../devices/scale/scale-adapter.js';
 import { createTransport } from '../devices/serial/transport-factory.js';
 import { sleep } from '../backoff.js';
-import { describeError, isConfigError } from '../errors.js';
+import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { StoreLayout } from '../sim/store-layout.js';
 import { EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, printResult, type CliIo } from './output.js';
@@ -31,14 +31,8 @@ export interface CalibrateScaleOptions {
  * and the operator. Talks to the shelf controller directly, so the agent must not hold its port.
  */
 export async function calibrateScale(options: CalibrateScaleOptions, io: CliIo, log: Logger, input: NodeJS.ReadableStream = process.stdin): Promise<number> {
-  let config;
-  try {
-    config = (await loadConfigFile(options.config)).config;
-  } catch (err) {
-    if (!isConfigError(err)) throw err;
-    io.err(`error: ${err.message}`);
-    return EXIT_BAD_INPUT;
-  }
+  const config = await loadStoreOrReport(options.config, io);
+  if (!config) return EXIT_BAD_INPUT;
   const layout = new StoreLayout(config);
   const plate = layout.plates.get(options.plate);
   if (!plate) {

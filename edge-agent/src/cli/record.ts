@@ -1,10 +1,9 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { loadConfigFile } from '../config/load-config.js';
+import { loadStoreOrReport } from './load-store.js';
 import { DATABASE_FILE } from '../db/database.js';
 import { PlateCalibrationRepository } from '../db/repositories/plate-calibrations.js';
-import { isConfigError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { agentVersion } from '../paths.js';
 import { record } from '../recording/recorder.js';
@@ -22,14 +21,8 @@ export interface RecordCliOptions {
 
 /** `edge-agent record`: live feeds into a recording folder until the time is up or Ctrl-C. */
 export async function recordCommand(options: RecordCliOptions, io: CliIo, log: Logger): Promise<number> {
-  let config;
-  try {
-    config = (await loadConfigFile(options.config)).config;
-  } catch (err) {
-    if (!isConfigError(err)) throw err;
-    io.err(`error: ${err.message}`);
-    return EXIT_BAD_INPUT;
-  }
+  const config = await loadStoreOrReport(options.config, io);
+  if (!config) return EXIT_BAD_INPUT;
   if (existsSync(options.out) && readdirSync(options.out).length > 0) {
     io.err(`error: ${options.out} is not empty; choose a new folder for the recording`);
     return EXIT_BAD_INPUT;

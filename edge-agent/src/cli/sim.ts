@@ -1,14 +1,12 @@
 import { existsSync, readdirSync } from 'node:fs';
-import { loadConfigFile } from '../config/load-config.js';
-import { isConfigError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { agentVersion } from '../paths.js';
 import { LiveSimulation } from '../sim/live/live-simulation.js';
 import { recordSimulation } from '../sim/record-simulation.js';
 import { resolveScenario, type ScenarioKnobs } from '../sim/scenario.js';
 import type { StoreConfig } from '../../../device-config/schema.js';
-import type { ConfigIssue } from '../../../device-config/validate.js';
-import { EXIT_BAD_INPUT, EXIT_OK, printIssues, printResult, type CliIo } from './output.js';
+import { loadStoreOrReport } from './load-store.js';
+import { EXIT_BAD_INPUT, EXIT_OK, printResult, type CliIo } from './output.js';
 
 export interface SimOptions {
   config: string;
@@ -23,17 +21,6 @@ export interface SimOptions {
   shoppersPerHour?: number;
 }
 
-async function loadStore(file: string, io: CliIo): Promise<StoreConfig | undefined> {
-  try {
-    return (await loadConfigFile(file)).config;
-  } catch (err) {
-    if (!isConfigError(err)) throw err;
-    io.err(`error: ${err.message}`);
-    printIssues(io, (err.details['errors'] as ConfigIssue[] | undefined) ?? []);
-    return undefined;
-  }
-}
-
 function parseKnobs(text: string | undefined): Partial<ScenarioKnobs> {
   if (text === undefined) return {};
   const parsed = JSON.parse(text) as unknown;
@@ -43,7 +30,7 @@ function parseKnobs(text: string | undefined): Partial<ScenarioKnobs> {
 
 /** `edge-agent sim`: a simulated store day written as a recording, or (`--live`) live devices. */
 export async function simulate(options: SimOptions, io: CliIo, log: Logger): Promise<number> {
-  const config = await loadStore(options.config, io);
+  const config = await loadStoreOrReport(options.config, io);
   if (!config) return EXIT_BAD_INPUT;
   let knobs: Partial<ScenarioKnobs>;
   try {

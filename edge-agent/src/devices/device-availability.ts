@@ -9,3 +9,8 @@ export interface DeviceAvailability {
   reason?: string;
   at: number;
 }
+
+/** Builds the availability event every adapter announces; `reason` only says why it is offline. */
+export function availability(device: string, kind: DeviceKind, online: boolean, reason: string | undefined, at: number): DeviceAvailability {
+  return { device, kind, online, ...(online || reason === undefined ? {} : { reason }), at };
+}

@@ -14,7 +14,7 @@ export class FloorPaths {
   private readonly free: Uint8Array;
   private readonly cache = new Map<string, Vec2[]>();
 
-  constructor(private readonly layout: StoreLayout) {
+  constructor(layout: StoreLayout) {
     this.cols = Math.ceil(layout.widthM / CELL_M);
     this.rows = Math.ceil(layout.depthM / CELL_M);
     this.free = new Uint8Array(this.cols * this.rows);

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { availability } from '../device-availability.js';
 import { Backoff, DEVICE_BACKOFF, type BackoffPolicy } from '../../backoff.js';
 import type { EventBus } from '../../bus.js';
 import type { StoreClock } from '../../clock.js';
@@ -316,13 +317,7 @@ export class CameraIngest implements Component {
     if (this.online === online) return;
     this.online = online;
     if (online) this.log.info('camera online');
-    this.options.bus.emit('device.availability', {
-      device: this.options.camera,
-      kind: 'camera',
-      online,
-      ...(online ? {} : { reason: this.offlineReason }),
-      at: this.options.clock.now(),
-    });
+    this.options.bus.emit('device.availability', availability(this.options.camera, 'camera', online, this.offlineReason, this.options.clock.now()));
   }
 
   private measuredFps(): number {

@@ -1,4 +1,5 @@
 import type { BackoffPolicy } from '../../backoff.js';
+import { availability } from '../device-availability.js';
 import type { EventBus } from '../../bus.js';
 import type { StoreClock } from '../../clock.js';
 import type { StoreDatabase } from '../../db/database.js';
@@ -115,12 +116,6 @@ export class GateAdapter implements Component {
 
   private onAvailability(online: boolean, reason: string | undefined): void {
     if (online) this.decoder.reset();
-    this.options.bus.emit('device.availability', {
-      device: this.options.gate,
-      kind: 'gate',
-      online,
-      ...(reason === undefined ? {} : { reason }),
-      at: this.options.clock.now(),
-    });
+    this.options.bus.emit('device.availability', availability(this.options.gate, 'gate', online, reason, this.options.clock.now()));
   }
 }

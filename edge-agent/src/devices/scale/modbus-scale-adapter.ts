@@ -1,4 +1,5 @@
 import ModbusSerial from 'modbus-serial';
+import { availability } from '../device-availability.js';
 import type { ShelfConfig, StoreConfig } from '../../../../device-config/schema.js';
 import { Backoff, DEVICE_BACKOFF, sleep, type BackoffPolicy } from '../../backoff.js';
 import type { EventBus } from '../../bus.js';
@@ -643,13 +644,7 @@ export class ModbusScaleAdapter implements Component {
 
   private announce(online: boolean, reason: string | undefined): void {
     this.online = online;
-    this.options.bus.emit('device.availability', {
-      device: this.options.device,
-      kind: 'scale',
-      online,
-      ...(reason === undefined ? {} : { reason }),
-      at: this.options.clock.now(),
-    });
+    this.options.bus.emit('device.availability', availability(this.options.device, 'scale', online, reason, this.options.clock.now()));
   }
 }
 

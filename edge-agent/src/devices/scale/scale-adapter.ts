@@ -1,4 +1,5 @@
 import type { BackoffPolicy } from '../../backoff.js';
+import { availability } from '../device-availability.js';
 import type { EventBus } from '../../bus.js';
 import type { StoreClock } from '../../clock.js';
 import type { Component, ComponentHealth } from '../../lifecycle.js';
@@ -246,12 +247,6 @@ export class ScaleAdapter implements Component {
       this.lastSeq = -1;
       this.link.write(encodeCommandLine({ name: 'ID' })).catch((err: unknown) => this.log.debug({ err }, 'could not ask the controller for its identity'));
     }
-    this.options.bus.emit('device.availability', {
-      device: this.options.device,
-      kind: 'scale',
-      online,
-      ...(reason === undefined ? {} : { reason }),
-      at: this.options.clock.now(),
-    });
+    this.options.bus.emit('device.availability', availability(this.options.device, 'scale', online, reason, this.options.clock.now()));
   }
 }

@@ -1,3 +1,9 @@
+/**
+ * Encodes raw frames to H.264 in Matroska with Debian's ffmpeg, and writes each frame's store time
+ * to a JSON-lines file beside it, so a recording replays through the same ffmpeg ingest as a live
+ * camera. The muxer and encoder are told to be bit-exact and single-threaded, and metadata is
+ * dropped: the same frames give the same file, on any machine with the same ffmpeg.
+ */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { closeSync, openSync, statSync, writeSync } from 'node:fs';
 
@@ -7,84 +13,136 @@ export interface VideoWriterOptions {
   width: number;
   height: number;
   fps: number;
-  /** Byte order of the frames handed to `write` (the simulator renders RGB; cameras deliver BGR). */
+  /** Byte order of the frames handed to `write`: the simulator renders RGB, OpenCV cameras deliver BGR. */
   pixelFormat?: 'rgb24' | 'bgr24';
   ffmpegPath?: string;
 }
 
-/**
- * Encodes raw frames into H.264 in Matroska with Debian's ffmpeg, and writes each frame's store
- * time to a JSON-lines file beside it. The encoder is told to be bit-exact, so the same frames
- * always give the same file — recordings of the same simulated day are identical to the byte.
- */
+export class VideoWriterError extends Error {
+  override readonly name = 'VideoWriterError';
+}
+
+/** Keyframe interval: a replay can seek to any 2 s boundary. */
+const GOP_SECONDS = 2;
+const STDERR_TAIL_CHARS = 4_000;
+
 export class VideoWriter {
+  /** Frames refused because of their size or time; they are not written. */
+  rejectedFrames = 0;
   private child: ChildProcessWithoutNullStreams | undefined;
+  private exited: Promise<number | null> | undefined;
   private framesFd: number | undefined;
   private frames = 0;
   private stderrTail = '';
-  private exited: Promise<number | null> | undefined;
-  private failure: Error | undefined;
+  private spawnError: Error | undefined;
+  private finished = false;
 
-  constructor(private readonly options: VideoWriterOptions) {}
+  constructor(private readonly options: VideoWriterOptions) {
+    const { width, height, fps, file } = options;
+    // yuv420p halves the chroma planes: odd sizes are refused by libx264.
+    if (!Number.isInteger(width) || !Number.isInteger(height) || width < 2 || height < 2 || width % 2 !== 0 || height % 2 !== 0) {
+      throw new VideoWriterError(`${file}: frame size must be even and positive for H.264 yuv420p, got ${width}×${height}`);
+    }
+    if (!Number.isFinite(fps) || fps <= 0) throw new VideoWriterError(`${file}: fps must be positive, got ${fps}`);
+  }
+
+  get frameBytes(): number {
+    return this.options.width * this.options.height * 3;
+  }
 
   async start(): Promise<void> {
-    const { width, height, fps } = this.options;
-    const gop = Math.max(1, Math.round(fps * 2));
+    if (this.child) throw new VideoWriterError(`${this.options.file}: video writer already started`);
+    const { width, height, fps, file, framesFile } = this.options;
+    try {
+      this.framesFd = openSync(framesFile, 'w');
+    } catch (err) {
+      throw new VideoWriterError(`${framesFile}: cannot create the frame index: ${(err as Error).message}`, { cause: err });
+    }
     const args = [
-      '-hide_banner', '-loglevel', 'error', '-nostdin', '-y',
-      '-f', 'rawvideo', '-pix_fmt', this.options.pixelFormat ?? 'rgb24', '-s', `${width}x${height}`, '-r', String(fps), '-i', 'pipe:0',
-      '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-g', String(gop), '-threads', '1',
-      '-fflags', '+bitexact', '-flags:v', '+bitexact', '-map_metadata', '-1', '-metadata', 'encoder=',
-      '-f', 'matroska', this.options.file,
+      '-hide_banner', '-nostats', '-loglevel', 'error', '-y',
+      '-f', 'rawvideo', '-pix_fmt', this.options.pixelFormat ?? 'rgb24', '-video_size', `${width}x${height}`, '-framerate', String(fps), '-i', 'pipe:0',
+      '-an', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p',
+      '-g', String(Math.max(1, Math.round(fps * GOP_SECONDS))), '-sc_threshold', '0', '-threads', '1',
+      '-fflags', '+bitexact', '-flags:v', '+bitexact', '-map_metadata', '-1',
+      '-f', 'matroska', file,
     ];
-    this.framesFd = openSync(this.options.framesFile, 'w');
-    const child = spawn(this.options.ffmpegPath ?? 'ffmpeg', args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(this.options.ffmpegPath ?? 'ffmpeg', args, { stdio: ['pipe', 'ignore', 'pipe'] }) as unknown as ChildProcessWithoutNullStreams;
     this.child = child;
-    child.stderr.on('data', (d: Buffer) => (this.stderrTail = (this.stderrTail + d.toString()).slice(-2_000)));
-    child.stdin.on('error', (err) => (this.failure ??= err));
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (d: string) => (this.stderrTail = (this.stderrTail + d).slice(-STDERR_TAIL_CHARS)));
+    // A dead ffmpeg shows up as EPIPE on the next write; the exit status explains it.
+    child.stdin.on('error', () => undefined);
     this.exited = new Promise((resolve) => {
-      child.on('error', (err) => {
-        this.failure = new Error(`cannot run ffmpeg (${err.message}); is it installed?`);
+      child.once('error', (err) => {
+        this.spawnError = err;
         resolve(null);
       });
-      child.on('close', (code) => resolve(code));
+      child.once('close', (code) => resolve(code));
+    });
+    await new Promise<void>((resolve, reject) => {
+      child.once('spawn', resolve);
+      child.once('error', (err: NodeJS.ErrnoException) => {
+        this.closeFramesFile();
+        const hint = err.code === 'ENOENT' ? ' (is ffmpeg installed? on Debian: apt-get install ffmpeg)' : '';
+        reject(new VideoWriterError(`cannot run ${this.options.ffmpegPath ?? 'ffmpeg'}: ${err.message}${hint}`, { cause: err }));
+      });
     });
   }
 
-  /** Appends one frame taken at store time `at`; resolves when ffmpeg can take more. */
+  /**
+   * Appends one frame taken at store time `at`. Resolves once ffmpeg has taken the bytes, so the
+   * caller may render the next frame into the same buffer.
+   */
   async write(frame: Buffer, at: number): Promise<void> {
     const child = this.child;
-    if (!child || this.framesFd === undefined) throw new Error('video writer not started');
-    if (this.failure) throw this.error();
-    writeSync(this.framesFd, JSON.stringify({ i: this.frames, at }) + '\n');
-    this.frames += 1;
-    if (!child.stdin.write(frame)) {
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          child.stdin.off('drain', done);
-          child.off('close', done);
-          resolve();
-        };
-        child.stdin.on('drain', done);
-        child.on('close', done);
-      });
+    if (!child || this.framesFd === undefined || this.finished) throw new VideoWriterError(`${this.options.file}: video writer is not running`);
+    if (frame.length !== this.frameBytes || !Number.isFinite(at)) {
+      this.rejectedFrames += 1;
+      throw new VideoWriterError(
+        `${this.options.file}: frame ${this.frames} refused: ${Number.isFinite(at) ? `${frame.length} bytes, expected ${this.frameBytes}` : `time ${at} is not a number`}`,
+      );
     }
+    const exited = this.exited!;
+    const written = await new Promise<boolean>((resolve) => {
+      let settled = false;
+      const settle = (ok: boolean) => {
+        if (settled) return;
+        settled = true;
+        resolve(ok);
+      };
+      if (child.exitCode !== null || child.stdin.destroyed) return settle(false);
+      child.stdin.write(frame, (err) => settle(!err));
+      void exited.then(() => settle(false));
+    });
+    if (!written) throw await this.failure(await exited);
+    writeSync(this.framesFd, `{"i":${this.frames},"at":${at}}\n`);
+    this.frames += 1;
   }
 
+  /** Closes the stream and waits for ffmpeg; rejects with the end of its error output when it failed. */
   async finish(): Promise<{ frames: number; bytes: number }> {
     const child = this.child;
-    if (!child || !this.exited) throw new Error('video writer not started');
-    child.stdin.end();
+    if (!child || !this.exited) throw new VideoWriterError(`${this.options.file}: video writer was never started`);
+    if (!this.finished) {
+      this.finished = true;
+      child.stdin.end();
+    }
     const code = await this.exited;
-    if (this.framesFd !== undefined) closeSync(this.framesFd);
-    this.framesFd = undefined;
-    this.child = undefined;
-    if (code !== 0 || this.failure) throw this.error(code);
+    this.closeFramesFile();
+    if (code !== 0) throw await this.failure(code);
     return { frames: this.frames, bytes: statSync(this.options.file).size };
   }
 
-  private error(code?: number | null): Error {
-    const why = this.failure?.message ?? `ffmpeg exited with ${code}`;
-    return new Error(`${this.options.file}: video encoding failed: ${why}${this.stderrTail ? `: ${this.stderrTail.trim().split('\n').slice(-3).join(' | ')}` : ''}`);
+  private async failure(code: number | null): Promise<VideoWriterError> {
+    this.closeFramesFile();
+    if (this.spawnError) return new VideoWriterError(`cannot run ffmpeg: ${this.spawnError.message}`, { cause: this.spawnError });
+    const tail = this.stderrTail.trim().split('\n').slice(-5).join(' | ');
+    return new VideoWriterError(`${this.options.file}: ffmpeg failed (exit ${code ?? 'signal'})${tail ? `: ${tail}` : ''}`);
+  }
+
+  private closeFramesFile(): void {
+    if (this.framesFd === undefined) return;
+    closeSync(this.framesFd);
+    this.framesFd = undefined;
   }
 }
