@@ -1,7 +1,8 @@
 import ModbusSerial from 'modbus-serial';
 import { availability } from '../device-availability.js';
+import { reconnectLoop } from '../reconnect-loop.js';
 import type { ShelfConfig, StoreConfig } from '../../../../device-config/schema.js';
-import { Backoff, DEVICE_BACKOFF, sleep, type BackoffPolicy } from '../../backoff.js';
+import { Backoff, DEVICE_BACKOFF, type BackoffPolicy } from '../../backoff.js';
 import type { EventBus } from '../../bus.js';
 import type { StoreClock } from '../../clock.js';
 import { describeError } from '../../errors.js';
@@ -347,35 +348,32 @@ export class ModbusScaleAdapter implements Component {
       this.goOffline(describeError(err));
       return;
     }
-    let everOpened = false;
-    while (!signal.aborted) {
-      this.linkState = 'connecting';
-      let client: ModbusClient;
-      try {
-        client = await this.connect(target);
-      } catch (err) {
-        if (signal.aborted) break;
-        this.counts.openFailures += 1;
-        const reason = describeError(err);
-        if (this.online !== false) this.log.warn({ url: this.options.url, reason }, 'Modbus bus cannot be opened; retrying in the background');
-        this.goOffline(reason);
-        if (!(await sleep(this.backoff.next(), signal))) break;
-        continue;
-      }
-      if (signal.aborted) {
-        await this.closeQuietly(client);
-        break;
-      }
-      this.counts.opens += 1;
-      if (everOpened) this.counts.reconnects += 1;
-      everOpened = true;
-      const lost = await this.poll(client, signal);
-      await this.closeQuietly(client);
-      if (lost === undefined) break;
-      this.goOffline(lost);
-      this.log.warn({ url: this.options.url, reason: lost }, 'Modbus bus lost; reconnecting');
-      if (!(await sleep(this.backoff.next(), signal))) break;
-    }
+    await reconnectLoop<ModbusClient>(
+      {
+        open: () => {
+          this.linkState = 'connecting';
+          return this.connect(target);
+        },
+        serve: (client, s) => this.poll(client, s),
+        close: (client) => this.closeQuietly(client),
+        openFailed: (reason) => {
+          this.counts.openFailures += 1;
+          if (this.online !== false) this.log.warn({ url: this.options.url, reason }, 'Modbus bus cannot be opened; retrying in the background');
+          this.goOffline(reason);
+        },
+        opened: (reconnect) => {
+          this.counts.opens += 1;
+          if (reconnect) this.counts.reconnects += 1;
+        },
+        lost: (reason) => {
+          this.goOffline(reason);
+          this.log.warn({ url: this.options.url, reason }, 'Modbus bus lost; reconnecting');
+          return true;
+        },
+      },
+      this.backoff,
+      signal,
+    );
     this.linkState = 'offline';
   }
 

@@ -1,4 +1,5 @@
-import { Backoff, DEVICE_BACKOFF, sleep, type BackoffPolicy } from '../../backoff.js';
+import { Backoff, DEVICE_BACKOFF, type BackoffPolicy } from '../../backoff.js';
+import { reconnectLoop } from '../reconnect-loop.js';
 import { describeError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { ProblemLog } from '../problem-log.js';
@@ -106,41 +107,39 @@ export class DeviceLink {
 
   private async run(signal: AbortSignal): Promise<void> {
     const { log, url } = this.options;
-    let everOpened = false;
-    while (!signal.aborted) {
-      this.linkState = 'connecting';
-      let transport: ByteTransport;
-      try {
-        transport = this.transport ??= this.makeTransport();
-        await transport.open();
-      } catch (err) {
-        if (signal.aborted) break;
-        this.counters.openFailures += 1;
-        const reason = describeError(err);
-        if (this.online !== false) log.warn({ url, reason }, 'device cannot be opened; retrying in the background');
-        this.goOffline(reason);
-        if (!(await sleep(this.backoff.next(), signal))) break;
-        continue;
-      }
-      if (signal.aborted) {
-        await this.closeQuietly(transport);
-        break;
-      }
-      this.counters.opens += 1;
-      if (everOpened) this.counters.reconnects += 1;
-      everOpened = true;
-      const lost = await this.watch(transport, signal);
-      await this.closeQuietly(transport);
-      if (lost === undefined) break;
-      if (transport.finite) {
-        this.goOffline('recording ended');
-        log.info({ url }, 'recording ended');
-        break;
-      }
-      this.goOffline(lost);
-      log.warn({ url, reason: lost }, 'device connection lost; reconnecting');
-      if (!(await sleep(this.backoff.next(), signal))) break;
-    }
+    await reconnectLoop<ByteTransport>(
+      {
+        open: async () => {
+          this.linkState = 'connecting';
+          const transport = (this.transport ??= this.makeTransport());
+          await transport.open();
+          return transport;
+        },
+        serve: (transport, s) => this.watch(transport, s),
+        close: (transport) => this.closeQuietly(transport),
+        openFailed: (reason) => {
+          this.counters.openFailures += 1;
+          if (this.online !== false) log.warn({ url, reason }, 'device cannot be opened; retrying in the background');
+          this.goOffline(reason);
+        },
+        opened: (reconnect) => {
+          this.counters.opens += 1;
+          if (reconnect) this.counters.reconnects += 1;
+        },
+        lost: (reason, transport) => {
+          if (transport.finite) {
+            this.goOffline('recording ended');
+            log.info({ url }, 'recording ended');
+            return false;
+          }
+          this.goOffline(reason);
+          log.warn({ url, reason }, 'device connection lost; reconnecting');
+          return true;
+        },
+      },
+      this.backoff,
+      signal,
+    );
     this.linkState = 'offline';
   }
 

@@ -36,6 +36,7 @@ export class VideoWriter {
   private stderrTail = '';
   private spawnError: Error | undefined;
   private finished = false;
+  private closed = false;
 
   constructor(private readonly options: VideoWriterOptions) {
     const { width, height, fps, file } = options;
@@ -77,7 +78,10 @@ export class VideoWriter {
         this.spawnError = err;
         resolve(null);
       });
-      child.once('close', (code) => resolve(code));
+      child.once('close', (code) => {
+        this.closed = true;
+        resolve(code);
+      });
     });
     await new Promise<void>((resolve, reject) => {
       child.once('spawn', resolve);
@@ -102,19 +106,16 @@ export class VideoWriter {
         `${this.options.file}: frame ${this.frames} refused: ${Number.isFinite(at) ? `${frame.length} bytes, expected ${this.frameBytes}` : `time ${at} is not a number`}`,
       );
     }
-    const exited = this.exited!;
     const written = await new Promise<boolean>((resolve) => {
-      let settled = false;
-      const settle = (ok: boolean) => {
-        if (settled) return;
-        settled = true;
-        resolve(ok);
-      };
-      if (child.exitCode !== null || child.stdin.destroyed) return settle(false);
-      child.stdin.write(frame, (err) => settle(!err));
-      void exited.then(() => settle(false));
+      if (this.closed || child.stdin.destroyed) return resolve(false);
+      const onClose = () => resolve(false);
+      child.once('close', onClose);
+      child.stdin.write(frame, (err) => {
+        child.off('close', onClose);
+        resolve(!err);
+      });
     });
-    if (!written) throw await this.failure(await exited);
+    if (!written) throw this.failure(await this.exited!);
     writeSync(this.framesFd, `{"i":${this.frames},"at":${at}}\n`);
     this.frames += 1;
   }
@@ -129,11 +130,11 @@ export class VideoWriter {
     }
     const code = await this.exited;
     this.closeFramesFile();
-    if (code !== 0) throw await this.failure(code);
+    if (code !== 0) throw this.failure(code);
     return { frames: this.frames, bytes: statSync(this.options.file).size };
   }
 
-  private async failure(code: number | null): Promise<VideoWriterError> {
+  private failure(code: number | null): VideoWriterError {
     this.closeFramesFile();
     if (this.spawnError) return new VideoWriterError(`cannot run ffmpeg: ${this.spawnError.message}`, { cause: this.spawnError });
     const tail = this.stderrTail.trim().split('\n').slice(-5).join(' | ');
