@@ -8,7 +8,7 @@ import { useTempDirs } from '../support/temp-dir.js';
 
 const tempDir = useTempDirs();
 
-describe('edge-agent record', () => {
+describe('edge-agent record', { timeout: 120_000 }, () => {
   it('captures a live store (the simulator on ptys and MJPEG streams) into a recording that replays', async () => {
     const dir = tempDir();
     const sim = spawn(process.execPath, [CLI, 'sim', '--live', '--seed', '2', '--shoppers-per-hour', '1200'], { stdio: ['pipe', 'pipe', 'inherit'] });

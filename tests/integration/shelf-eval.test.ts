@@ -6,7 +6,7 @@ import { useTempDirs } from '../support/temp-dir.js';
 const tempDir = useTempDirs();
 const NOISY = JSON.stringify({ noiseMedianG: 2, noiseP90G: 3, noiseMaxG: 3, driftMaxGPerHour: 8 });
 
-describe('edge-agent eval shelf', () => {
+describe('edge-agent eval shelf', { timeout: 120_000 }, () => {
   it('scores a busy simulated day: two shoppers at one shelf, put-backs, misplaced returns, 3 g of noise and drift', async () => {
     const rec = join(tempDir(), 'rec');
     expect((await runCli(['sim', '--seed', '21', '--minutes', '10', '--shoppers', '30', '--profile', 'busy', '--no-video', '--knobs', NOISY, '--out', rec])).code).toBe(0);

@@ -59,7 +59,7 @@ function storedWeightEvents(dataDir: string): WeightEvent[] {
   }
 }
 
-describe('simulated store day → recording → replay', () => {
+describe('simulated store day → recording → replay', { timeout: 120_000 }, () => {
   it('runs a busy 2-minute day through the real adapters in under 30 s, and finds what the simulator did', async () => {
     const rec = join(tempDir(), 'rec');
     const data = join(tempDir(), 'data');

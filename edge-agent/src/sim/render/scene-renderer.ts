@@ -25,7 +25,7 @@ export class SceneRenderError extends Error {
 }
 
 const CEILING_M = 3.4;
-const NOISE_AMPLITUDE = 8;
+const NOISE_AMPLITUDE = 3;
 const VIGNETTE = 0.16;
 /** Shoppers nearer than this to a shelf camera are inside its housing, not in view. */
 const SHELF_NEAR_M = 0.35;
@@ -368,13 +368,19 @@ class StillScene {
 
 class Canvas {
   out: Buffer = Buffer.alloc(0);
+  /** Pixels already taken by a package this frame. */
+  readonly covered: Uint8Array;
+  private readonly columns: Int32Array;
 
   constructor(
     readonly width: number,
     readonly height: number,
     readonly depth: Float32Array,
     readonly floor: Uint8Array,
-  ) {}
+  ) {
+    this.covered = new Uint8Array(width * height);
+    this.columns = new Int32Array(width);
+  }
 
   private blend(p: number, alpha: number, r: number, g: number, b: number): void {
     const o = this.out;
@@ -498,8 +504,11 @@ class Canvas {
     }
   }
 
-  /** A package front: the tile scaled (nearest neighbour) into [u0, u1) × [v0, v1), darkened by k. */
-  tile(t: PackagingTile, u0: number, v0: number, u1: number, v1: number, depth: number, k: number): void {
+  /**
+   * A package front: the tile scaled (nearest neighbour) into [u0, u1) × [v0, v1), darkened by k.
+   * Packages are drawn nearest first; `covered` keeps the ones behind from costing anything.
+   */
+  tile(t: PackagingTile, u0: number, v0: number, u1: number, v1: number, depth: number, k: number, cover = true): void {
     const x0 = Math.max(0, Math.round(u0));
     const x1 = Math.min(this.width, Math.round(u1));
     const y0 = Math.max(0, Math.round(v0));
@@ -508,13 +517,14 @@ class Canvas {
     const sy = t.height / (v1 - v0);
     const o = this.out;
     const kk = Math.round(k * 256);
+    const columns = this.columns;
+    for (let x = x0; x < x1; x++) columns[x] = Math.min(t.width - 1, Math.max(0, Math.floor((x + 0.5 - u0) * sx))) * 3;
     for (let y = y0; y < y1; y++) {
-      const ty = Math.min(t.height - 1, Math.max(0, Math.floor((y + 0.5 - v0) * sy)));
-      for (let x = x0; x < x1; x++) {
-        const p = y * this.width + x;
-        if (depth >= this.depth[p]!) continue;
-        const tx = Math.min(t.width - 1, Math.max(0, Math.floor((x + 0.5 - u0) * sx)));
-        const s = (ty * t.width + tx) * 3;
+      const row = Math.min(t.height - 1, Math.max(0, Math.floor((y + 0.5 - v0) * sy))) * t.width * 3;
+      for (let x = x0, p = y * this.width + x0; x < x1; x++, p++) {
+        if ((cover && this.covered[p] === 1) || depth >= this.depth[p]!) continue;
+        if (cover) this.covered[p] = 1;
+        const s = row + columns[x]!;
         const j = p * 3;
         o[j] = (t.data[s]! * kk) >> 8;
         o[j + 1] = (t.data[s + 1]! * kk) >> 8;
@@ -523,17 +533,20 @@ class Canvas {
     }
   }
 
-  /** An axis-aligned flat rectangle at one depth. */
-  rect(u0: number, v0: number, u1: number, v1: number, depth: number, c: Rgb, k: number): void {
+  /** An axis-aligned flat rectangle at one depth; `cover` makes it a package face (see `tile`). */
+  rect(u0: number, v0: number, u1: number, v1: number, depth: number, c: Rgb, k: number, cover = false): void {
     const x0 = Math.max(0, Math.round(u0));
     const x1 = Math.min(this.width, Math.round(u1));
     const y0 = Math.max(0, Math.round(v0));
     const y1 = Math.min(this.height, Math.round(v1));
     const [r, g, b] = scaled(c, k);
     for (let y = y0; y < y1; y++) {
-      for (let x = x0; x < x1; x++) {
-        const p = y * this.width + x;
+      for (let x = x0, p = y * this.width + x0; x < x1; x++, p++) {
         if (depth >= this.depth[p]!) continue;
+        if (cover) {
+          if (this.covered[p] === 1) continue;
+          this.covered[p] = 1;
+        }
         this.blend(p, 1, r, g, b);
       }
     }
@@ -555,7 +568,11 @@ interface CameraView {
 }
 
 interface ProductLook {
+  widthM: number;
+  heightM: number;
   depthM: number;
+  /** Packaging colour, for a package too small to show its design (seen from above). */
+  colour: Rgb;
 }
 
 export class SceneRenderer {
@@ -611,7 +628,7 @@ export class SceneRenderer {
         gondola,
       });
     }
-    const looks = new Map(products.map((p) => [p.id, { depthM: packageSize(p).depthM }]));
+    const looks = new Map(products.map((p) => [p.id, { ...packageSize(p), colour: packagingDesign(p).background }]));
     return new SceneRenderer(layout, views, looks);
   }
 
@@ -662,9 +679,8 @@ export class SceneRenderer {
     const b = this.pb;
     const f = cam.focalPx;
 
+    // Lower parts first; of the two arms, the one further from the camera goes under the torso.
     if (cam.projectInto(x, y, 0.05, a) && cam.projectInto(x, y, hipZ, b)) canvas.capsule(a, (0.13 * f) / a.depth, b, (0.15 * f) / b.depth, A.trousers);
-    if (cam.projectInto(x, y, hipZ, a) && cam.projectInto(x, y, shoulderZ - 0.08, b)) canvas.capsule(a, (0.16 * f) / a.depth, b, ((A.shoulderM / 2) * 0.8 * f) / b.depth, A.shirt, 0.82);
-
     if (A.basket) {
       const bx = x + rx * 0.32 + fx * 0.05;
       const by = y + ry * 0.32 + fy * 0.05;
@@ -675,24 +691,11 @@ export class SceneRenderer {
         canvas.box(a.u, a.v, 0.17 * sc, 0.11 * sc, ang, a.depth - 0.001, scaled(BASKET, 0.55));
       }
     }
-
     const reach = this.reachTarget(s);
-    for (const side of [-1, 1] as const) {
-      const sx = x + rx * side * (A.shoulderM / 2 - 0.04);
-      const sy = y + ry * side * (A.shoulderM / 2 - 0.04);
-      if (!cam.projectInto(sx, sy, shoulderZ - 0.04, a)) continue;
-      const reaching = reach !== undefined && reach.side === side;
-      const hx = reaching ? sx + (reach.x - sx) * reach.extension : sx + rx * side * 0.05;
-      const hy = reaching ? sy + (reach.y - sy) * reach.extension : sy + ry * side * 0.05;
-      const hz = reaching ? shoulderZ - 0.04 + (reach.z - shoulderZ + 0.04) * reach.extension : shoulderZ - 0.6;
-      if (!cam.projectInto(hx, hy, hz, b)) continue;
-      canvas.capsule(a, (0.05 * f) / a.depth, b, (0.04 * f) / b.depth, A.skin);
-      const c = this.pc;
-      if (cam.projectInto(sx + (hx - sx) * 0.4, sy + (hy - sy) * 0.4, shoulderZ - 0.04 + (hz - shoulderZ + 0.04) * 0.4, c)) {
-        canvas.capsule(a, (0.058 * f) / a.depth, c, (0.052 * f) / c.depth, A.shirt, 0.9);
-      }
-      canvas.ellipse(b.u, b.v, (0.05 * f) / b.depth, (0.045 * f) / b.depth, 0, b.depth, A.skin);
-    }
+    const nearSide = rx * (cam.position.x - x) + ry * (cam.position.y - y) >= 0 ? 1 : -1;
+    this.armFromAbove(cam, canvas, s, -nearSide as -1 | 1, reach);
+    if (cam.projectInto(x, y, hipZ, a) && cam.projectInto(x, y, shoulderZ - 0.08, b)) canvas.capsule(a, (0.16 * f) / a.depth, b, ((A.shoulderM / 2) * 0.8 * f) / b.depth, A.shirt, 0.82);
+    this.armFromAbove(cam, canvas, s, nearSide, reach);
 
     if (cam.projectInto(x, y, shoulderZ, a)) {
       const sc = f / a.depth;
@@ -704,6 +707,48 @@ export class SceneRenderer {
       const sc = f / a.depth;
       canvas.ellipse(a.u, a.v, 0.1 * sc, 0.085 * sc, this.imageAngle(cam, s.position, fx, fy), a.depth, A.hair);
     }
+  }
+
+  private armFromAbove(cam: SimCamera, canvas: Canvas, s: ShopperPose, side: -1 | 1, reach: ReturnType<SceneRenderer['reachTarget']>): void {
+    const A = s.appearance;
+    const shoulderZ = 0.82 * A.heightM - 0.04;
+    const rx = -Math.sin(s.heading);
+    const ry = Math.cos(s.heading);
+    const f = cam.focalPx;
+    const a = this.pa;
+    const b = this.pb;
+    const c = this.pc;
+    const sx = s.position.x + rx * side * (A.shoulderM / 2 - 0.04);
+    const sy = s.position.y + ry * side * (A.shoulderM / 2 - 0.04);
+    const reaching = reach !== undefined && reach.side === side;
+    const hx = reaching ? sx + (reach.x - sx) * reach.extension : sx + rx * side * 0.05;
+    const hy = reaching ? sy + (reach.y - sy) * reach.extension : sy + ry * side * 0.05;
+    const hz = reaching ? shoulderZ + (reach.z - shoulderZ) * reach.extension : shoulderZ - 0.56;
+    if (!cam.projectInto(sx, sy, shoulderZ, a) || !cam.projectInto(hx, hy, hz, b)) return;
+    canvas.capsule(a, (0.05 * f) / a.depth, b, (0.04 * f) / b.depth, A.skin);
+    if (cam.projectInto(sx + (hx - sx) * 0.4, sy + (hy - sy) * 0.4, shoulderZ + (hz - shoulderZ) * 0.4, c)) {
+      canvas.capsule(a, (0.058 * f) / a.depth, c, (0.052 * f) / c.depth, A.shirt, 0.9);
+    }
+    canvas.ellipse(b.u, b.v, (0.05 * f) / b.depth, (0.045 * f) / b.depth, 0, b.depth, A.skin);
+    // The package's top, held in the fingers: drawn over the hand so the camera can tell it is there.
+    const carried = reaching ? this.carried(s) : undefined;
+    if (carried) {
+      const sc = f / b.depth;
+      const angle = this.imageAngle(cam, { x: hx, y: hy }, hx - sx, hy - sy);
+      canvas.box(b.u, b.v, (carried.look.depthM / 2) * sc, (carried.look.widthM / 2) * sc, angle, b.depth - 0.01, carried.look.colour);
+    }
+  }
+
+  /** The product in a reaching hand, once it has been taken off the shelf. */
+  private carried(s: ShopperPose): { product: string; look: ProductLook } | undefined {
+    const product = s.reach?.carrying;
+    if (product === undefined) return undefined;
+    const look = this.looks.get(product);
+    if (!look) {
+      this.problems.unknownProduct++;
+      return undefined;
+    }
+    return { product, look };
   }
 
   // --- shelf views ----------------------------------------------------------------------------
@@ -723,15 +768,16 @@ export class SceneRenderer {
         continue;
       }
       if (shelf.gondola !== g.id) continue;
-      this.keys[i] = u.depth;
+      this.keys[i] = -u.depth;
       order.push(i);
     }
     order.sort(this.byKey);
+    view.canvas.covered.fill(0);
     for (const i of order) this.drawUnit(view, g, units[i]!);
 
     const shoppers = snapshot.shoppers;
     const people = this.sortFarFirst(cam, shoppers, () => 0);
-    for (const i of people) this.drawShopperFromBehind(cam, view.canvas, shoppers[i]!);
+    for (const i of people) this.drawShopperFromBehind(cam, view.canvas, shoppers[i]!, view.tiles);
   }
 
   private drawUnit(view: CameraView, g: GondolaLayout, unit: ShelfUnit): void {
@@ -755,13 +801,13 @@ export class SceneRenderer {
     const c = this.pc;
     // Packages below the camera show their lids as a strip above the front face.
     if (z1 < cam.position.z && at(left, unit.depth + (look?.depthM ?? unit.widthM), z1, c) && c.v < a.v) {
-      view.canvas.rect(u0, c.v, u1, a.v, a.depth, tile?.mean ?? [128, 128, 128], 0.8 * k);
+      view.canvas.rect(u0, c.v, u1, a.v, a.depth, tile?.mean ?? [128, 128, 128], 0.8 * k, true);
     }
     if (tile) view.canvas.tile(tile, u0, a.v, u1, b.v, a.depth, k);
-    else view.canvas.rect(u0, a.v, u1, b.v, a.depth, [128, 128, 128], k);
+    else view.canvas.rect(u0, a.v, u1, b.v, a.depth, [128, 128, 128], k, true);
   }
 
-  private drawShopperFromBehind(cam: SimCamera, canvas: Canvas, s: ShopperPose): void {
+  private drawShopperFromBehind(cam: SimCamera, canvas: Canvas, s: ShopperPose, tiles: PackagingTiles | undefined): void {
     const { x, y } = s.position;
     const A = s.appearance;
     const H = A.heightM;
@@ -795,6 +841,15 @@ export class SceneRenderer {
       canvas.capsule(a, (0.045 * f) / a.depth, b, (0.038 * f) / b.depth, A.skin, 0.95);
       const c = this.pc;
       if (cam.projectInto(sx + (hx - sx) * 0.45, sy + (hy - sy) * 0.45, sz + (hz - sz) * 0.45, c)) canvas.capsule(a, (0.058 * f) / a.depth, c, (0.05 * f) / c.depth, A.shirt, 0.92);
+      // The product taken, on its way from the shelf to the basket.
+      const carried = reaching ? this.carried(s) : undefined;
+      const tile = carried && tiles?.get(carried.product);
+      if (carried && tile) {
+        const sc = f / b.depth;
+        const w = carried.look.widthM * sc;
+        const h = carried.look.heightM * sc;
+        canvas.tile(tile, b.u - w / 2, b.v - h * 0.7, b.u + w / 2, b.v + h * 0.3, b.depth - 0.01, 1, false);
+      }
       canvas.ellipse(b.u, b.v, (0.045 * f) / b.depth, (0.055 * f) / b.depth, 0, b.depth, A.skin, 0.95);
     };
     arm(-nearSide as -1 | 1);

@@ -64,6 +64,8 @@ export class VideoWriter {
       '-f', 'rawvideo', '-pix_fmt', this.options.pixelFormat ?? 'rgb24', '-video_size', `${width}x${height}`, '-framerate', String(fps), '-i', 'pipe:0',
       '-an', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p',
       '-g', String(Math.max(1, Math.round(fps * GOP_SECONDS))), '-sc_threshold', '0', '-threads', '1',
+      // Drops x264's SEI, which spells out its build and options; bit-exact mode drops the rest.
+      '-bsf:v', 'filter_units=remove_types=6',
       '-fflags', '+bitexact', '-flags:v', '+bitexact', '-map_metadata', '-1',
       '-f', 'matroska', file,
     ];
