@@ -46,7 +46,9 @@ async function calibrate(load: (step: 'empty' | 'loaded') => number, known: numb
     await waitFor(() => stderr.includes('Remove everything from plate 1.2.3'), 15_000, 'the first prompt');
     child.stdin.write('\n');
     await waitFor(() => stderr.includes(`Put the ${known} g reference mass`), 15_000, 'the second prompt');
+    // The operator puts the mass down, then presses Enter.
     step = 'loaded';
+    await new Promise((r) => setTimeout(r, 300));
     child.stdin.write('\n');
     const code = await exited;
     return { code, stdout, stderr, dataDir: join(dir, 'data') };

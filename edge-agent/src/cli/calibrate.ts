@@ -14,6 +14,9 @@ import type { Logger } from '../log.js';
 import { StoreLayout } from '../sim/store-layout.js';
 import { EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, printResult, type CliIo } from './output.js';
 
+/** Readings in the first half second after Enter are the hand leaving the plate, not the plate. */
+const SETTLE_MS = 500;
+
 export interface CalibrateScaleOptions {
   config: string;
   plate: string;
@@ -65,8 +68,10 @@ export async function calibrateScale(options: CalibrateScaleOptions, io: CliIo, 
   const prompt = createInterface({ input, output: process.stderr, terminal: false });
   const measure = async (what: string) => {
     await prompt.question(`${what}, then press Enter… `);
-    sampler.reset();
     io.err(`measuring for ${options.seconds} s — keep hands off the shelf`);
+    // Let the plate settle from the hand that just left it before taking readings.
+    await sleep(SETTLE_MS);
+    sampler.reset();
     await sleep(options.seconds * 1000);
     return sampler.reading();
   };
