@@ -25,6 +25,10 @@ export const RETENTION_RULES: readonly RetentionRule[] = [
   { dataClass: 'operations', table: 'config_snapshots', timeColumn: 'last_used_at', keep: 'hash IN (SELECT config_hash FROM agent_runs WHERE config_hash IS NOT NULL)' },
   { dataClass: 'sessions', table: 'gate_events', timeColumn: 'at' },
   { dataClass: 'observations', table: 'weight_events', timeColumn: 't_end' },
+  { dataClass: 'observations', table: 'tag_events', timeColumn: 'at' },
+  // Passages decide billing: kept as long as receipts, so a serial number is never billed twice.
+  { dataClass: 'receipts', table: 'tag_passages', timeColumn: 'at' },
+  { dataClass: 'operations', table: 'alerts', timeColumn: 'state_at', keep: "state != 'resolved'" },
 ];
 
 const DAY_MS = 86_400_000;

@@ -4,6 +4,7 @@ import { configSnapshots } from './002-config-snapshots.js';
 import { gateEvents } from './003-gate-events.js';
 import { plateCalibrations } from './004-plate-calibrations.js';
 import { weightEvents } from './005-weight-events.js';
+import { rfidAndAlerts } from './006-rfid-and-alerts.js';
 
 /** Every schema step, in order. Append only. */
-export const MIGRATIONS: readonly Migration[] = [agentRuns, configSnapshots, gateEvents, plateCalibrations, weightEvents];
+export const MIGRATIONS: readonly Migration[] = [agentRuns, configSnapshots, gateEvents, plateCalibrations, weightEvents, rfidAndAlerts];
