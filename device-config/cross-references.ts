@@ -144,7 +144,10 @@ export function crossReferenceIssues(data: unknown): CrossReferenceResult {
     const reader = asObj(r);
     const rPath = `/rfid/readers/${i}`;
     uniqueValues(reader?.['antennas'], `${rPath}/antennas`, 'port', 'antenna port', error);
+    const antennaCount = asArr(reader?.['antennas']).length;
+    if (reader && (reader['protocol'] ?? 'r200') === 'r200' && antennaCount > 1) error(`${rPath}/antennas`, 'an R200 module has one antenna');
     if (reader?.['protocol'] === 'ascii-line') {
+      if (reader['powerDbm'] !== undefined) warn(`${rPath}/powerDbm`, 'ignored: an ascii-line reader keeps its own settings');
       const pattern = asStr(reader['linePattern']);
       if (pattern !== undefined) {
         try {

@@ -2,8 +2,9 @@
  * The agent: builds every component from the store configuration and runs them in dependency
  * order. Follow the imports from here to find any feature:
  *
- *   devices/   adapters: shelf controllers (scale/), gates (gate/), cameras (camera/), transports (serial/)
- *   shelf/     calibration, grams, latest readings (weight events next)
+ *   devices/   adapters: shelf controllers (scale/), gates (gate/), RFID readers (rfid/), cameras (camera/), transports (serial/)
+ *   shelf/     calibration, grams, weight events and the products that explain them
+ *   rfid/      tags on shelves and through the exit gate, billing outcomes
  *   db/        SQLite connection, migrations, repositories, retention
  *   admin/     the fastify admin app (/healthz, later the staff pages)
  *   config/    loading the store configuration (schema in ../../device-config)
@@ -25,6 +26,7 @@ import { Lifecycle } from './lifecycle.js';
 import type { Logger } from './log.js';
 import type { ReplayScheduler } from './recording/replay-scheduler.js';
 import { CalibrationStore } from './shelf/calibration-store.js';
+import { RfidMonitor } from './rfid/rfid-monitor.js';
 import { ShelfMonitor } from './shelf/shelf-monitor.js';
 import { ShelfReadings } from './shelf/shelf-readings.js';
 import { gramsPipeline } from './shelf/shelf-pipeline.js';
@@ -82,6 +84,7 @@ export class Agent {
     const calibration = new CalibrationStore(this.database, this.layout, log.child({ module: 'calibration' }), options.calibrationSeed);
     this.shelfReadings = new ShelfReadings(this.layout);
     const shelfMonitor = new ShelfMonitor(this.layout, config, this.database, this.bus, log.child({ module: 'shelf' }));
+    const rfidMonitor = new RfidMonitor(config, this.database, this.bus, log.child({ module: 'rfid' }));
     const gramsConsumers: ShelfGramsSink[] = [this.shelfReadings.sink, shelfMonitor.sink];
     this.gramsSink = (tick) => {
       for (const consumer of gramsConsumers) consumer(tick);
@@ -96,6 +99,7 @@ export class Agent {
       transports: { ...options.transports, ...(options.replay ? { replay: options.replay.scheduler } : {}) },
       ...(options.replay ? { recordedVideo: options.replay.video, replay: options.replay.scheduler } : {}),
       shelfSink: gramsPipeline(() => calibration.table, [this.gramsSink]),
+      rfidSink: rfidMonitor.sink,
       shelves: options.shelfInput !== 'external',
       onFrame: (frame: CameraFrame) => frame.release(),
       onProblem: (device, message) => {
@@ -109,7 +113,7 @@ export class Agent {
       log: log.child({ module: 'admin' }),
       health: () => this.health(),
     });
-    this.lifecycle = new Lifecycle([this.database, this.runRecorder, retention, calibration, shelfMonitor, ...devices, this.admin], this.log);
+    this.lifecycle = new Lifecycle([this.database, this.runRecorder, retention, calibration, shelfMonitor, rfidMonitor, ...devices, this.admin], this.log);
   }
 
   get config(): StoreConfig {

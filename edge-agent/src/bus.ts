@@ -3,6 +3,8 @@ import type { Logger } from './log.js';
 import type { DeviceAvailability } from './devices/device-availability.js';
 import type { GateEvent } from './devices/gate/gate-event.js';
 import type { HealthStatus } from './lifecycle.js';
+import type { Alert } from './db/repositories/alerts.js';
+import type { TagObservation, TagPassage } from './rfid/rfid-facts.js';
 import type { WeightEvent } from './shelf/weight-event.js';
 
 /**
@@ -18,6 +20,12 @@ export interface BusEvents {
   'gate.event': GateEvent;
   /** Emitted after the event is stored. */
   'shelf.weight-event': WeightEvent;
+  /** A tag seen or gone at a shelf antenna, after it is stored; 'gone' is evidence of an item lifted. */
+  'rfid.tag': TagObservation;
+  /** A tag passing the exit gate with its billing outcome, after it is stored. */
+  'rfid.passage': TagPassage;
+  /** A new alert for staff, after it is stored. */
+  'alert.raised': Alert;
 }
 
 export type BusEventName = keyof BusEvents;

@@ -9,7 +9,7 @@ import { EXIT_BAD_INPUT, EXIT_FAILURE, processIo, type CliIo } from './cli/outpu
 import { runDemo } from './cli/demo.js';
 import { replayCommand, type ReplayCliOptions } from './cli/replay.js';
 import { bench } from './cli/bench.js';
-import { evalShelf } from './cli/eval.js';
+import { evalRfid, evalShelf } from './cli/eval.js';
 import { recordCommand, type RecordCliOptions } from './cli/record.js';
 import { calibrateScale, type CalibrateScaleOptions } from './cli/calibrate.js';
 import { runAgent, type RunOverrides } from './cli/run.js';
@@ -100,6 +100,13 @@ export function buildCli(io: CliIo, setExit: (code: number) => void): Command {
     .option('--data-dir <dir>', 'empty directory for the replay database (default: a new temporary one)')
     .option('--min-grams <g>', 'products lighter than this are left out of the item accuracy', Number, 20)
     .action(async (opts: { recording: string; dataDir?: string; minGrams: number }) => setExit(await evalShelf(opts, io, createRootLogger({ level: 'warn' }))));
+
+  evaluate
+    .command('rfid')
+    .description('replay a simulated recording and score the exit gate: direction, lingering tags, double billing (JSON on the last line)')
+    .requiredOption('--recording <dir>', 'recording with truth/rfid-passages.jsonl')
+    .option('--data-dir <dir>', 'empty directory for the replay database (default: a new temporary one)')
+    .action(async (opts: { recording: string; dataDir?: string }) => setExit(await evalRfid(opts, io, createRootLogger({ level: 'warn' }))));
 
   program
     .command('bench')

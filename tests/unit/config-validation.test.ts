@@ -89,6 +89,24 @@ describe('store configuration', () => {
     expect(errors).toContainEqual({ path: '/gondolas/0/shelves/0/plates/0/modbus', message: 'required when the shelf protocol is "modbus-rtu"' });
   });
 
+  it('gives an R200 module one antenna and warns about power set for an ASCII reader', () => {
+    const raw = demoRaw();
+    const shelfReader = raw['rfid']['readers'].findIndex((r: { protocol?: string }) => r.protocol === 'r200');
+    raw['rfid']['readers'][shelfReader]['antennas'].push({ port: 2, role: 'shelf', shelf: '2.3' });
+    expect(errorsOf(raw)).toEqual([{ path: `/rfid/readers/${shelfReader}/antennas`, message: 'an R200 module has one antenna' }]);
+    // The protocol defaults to r200.
+    delete raw['rfid']['readers'][shelfReader]['protocol'];
+    expect(errorsOf(raw)).toEqual([{ path: `/rfid/readers/${shelfReader}/antennas`, message: 'an R200 module has one antenna' }]);
+
+    const fixed = demoRaw();
+    const gateReader = fixed['rfid']['readers'].findIndex((r: { protocol?: string }) => r.protocol === 'ascii-line');
+    expect(fixed['rfid']['readers'][gateReader]['antennas']).toHaveLength(2);
+    fixed['rfid']['readers'][gateReader]['powerDbm'] = 26;
+    const result = validateConfig(fixed);
+    expect(result.ok).toBe(true);
+    expect(result.warnings).toEqual([{ path: `/rfid/readers/${gateReader}/powerDbm`, message: 'ignored: an ascii-line reader keeps its own settings' }]);
+  });
+
   it('explains enum and pattern errors with the allowed values', () => {
     const raw = demoRaw();
     raw['cameras'][0]['role'] = 'ceiling';

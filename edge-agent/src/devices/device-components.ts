@@ -17,6 +17,8 @@ import { CameraReplaySource } from './camera/camera-replay-source.js';
 import type { CameraFrame } from './camera/frame.js';
 import { ReplayedCamera } from './camera/replayed-camera.js';
 import { GateAdapter } from './gate/gate-adapter.js';
+import { RfidReaderAdapter } from './rfid/rfid-reader-adapter.js';
+import type { TagReadSink } from './rfid/tag-read.js';
 import { ModbusScaleAdapter, modbusBuses } from './scale/modbus-scale-adapter.js';
 import { ScaleAdapter } from './scale/scale-adapter.js';
 import type { TransportContext } from './serial/byte-transport.js';
@@ -39,6 +41,7 @@ export interface DeviceEnvironment {
   recordedVideo?: ReadonlyMap<string, RecordedVideo>;
   replay?: ReplayScheduler;
   shelfSink: ShelfTickSink;
+  rfidSink: TagReadSink;
   /** False when shelf readings come from elsewhere (an imported export): no shelf controllers. */
   shelves: boolean;
   onFrame: (frame: CameraFrame) => void | Promise<void>;
@@ -83,6 +86,25 @@ export function deviceComponents(env: DeviceEnvironment): Component[] {
         log: gateLog,
         bus: env.bus,
         store: env.database,
+      }),
+    );
+  }
+  const rfidLog = env.log.child({ module: 'rfid' });
+  for (const reader of env.config.rfid.readers) {
+    if (env.replay && !reader.device.startsWith('replay://')) continue; // no capture of this reader to replay
+    const simName = reader.device.startsWith('sim://') ? reader.device.slice('sim://'.length) : undefined;
+    if (simName !== undefined && env.transports.resolveSim && env.transports.resolveSim(simName) === undefined) {
+      env.onProblem(reader.id, `${reader.device}: the running simulator does not play this reader`);
+      continue;
+    }
+    components.push(
+      new RfidReaderAdapter({
+        reader,
+        transport: (url) => createTransport(url, ctx, (m) => env.onProblem(reader.id, m)),
+        clock: env.clock,
+        log: rfidLog,
+        bus: env.bus,
+        sink: env.rfidSink,
       }),
     );
   }

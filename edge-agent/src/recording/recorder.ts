@@ -3,7 +3,9 @@
  * device's bytes as they arrive, every camera through the same ffmpeg ingest the agent uses,
  * encoded at its detect size — so a problem seen in the store can be replayed at the desk.
  */
-import type { StoreConfig } from '../../../device-config/schema.js';
+import type { RfidReaderConfig, StoreConfig } from '../../../device-config/schema.js';
+import { R200_DEFAULT_REGION } from '../devices/rfid/rfid-reader-adapter.js';
+import { encodeSetPower, encodeSetRegion, encodeStartPolling } from '../devices/rfid/r200-protocol.js';
 import { EventBus } from '../bus.js';
 import { LiveClock } from '../clock.js';
 import { CameraIngest } from '../devices/camera/camera-ingest.js';
@@ -43,26 +45,30 @@ export async function record(options: RecordOptions): Promise<RecordSummary> {
   const ctx = { clock, ...(options.resolveSim ? { resolveSim: options.resolveSim } : {}) };
   const bytes: Record<string, number> = {};
 
-  const serial: { device: string; kind: 'scale' | 'gate'; url: string }[] = [];
+  const serial: { device: string; kind: 'scale' | 'gate' | 'rfid'; url: string; r200?: RfidReaderConfig }[] = [];
   for (const g of config.gondolas) for (const s of g.shelves) serial.push({ device: `shelf-${g.id}.${s.id}`, kind: 'scale', url: s.device });
   for (const gate of config.gates) serial.push({ device: gate.id, kind: 'gate', url: gate.device });
+  for (const reader of config.rfid.readers) serial.push({ device: reader.id, kind: 'rfid', url: reader.device, ...(reader.protocol === 'r200' ? { r200: reader } : {}) });
   // Shelves sharing a bus are one device on the wire.
   const seen = new Set<string>();
+  const linkOf = new Map<string, DeviceLink>();
   const links = serial
     .filter((d) => (seen.has(d.url) ? false : (seen.add(d.url), true)))
     .map(
-      (d) =>
+      (d): DeviceLink =>
         new DeviceLink({
           url: d.url,
+          // An R200 module reports tags only once told to poll, as the agent would tell it.
+          ...(d.r200 ? { onOpen: () => void startPolling(linkOf.get(d.url), d.r200!) } : {}),
           transport: (url) => createTransport(url, ctx),
           log: log.child({ device: d.device }),
           onData: (chunk, at) => {
             bytes[d.device] = (bytes[d.device] ?? 0) + chunk.length;
-            writer.serial(d, at, chunk);
+            writer.serial({ device: d.device, kind: d.kind, url: d.url }, at, chunk);
           },
           onAvailability: (online, reason) => log.info({ device: d.device, online, reason }, 'device availability'),
-          // Gates are silent between shoppers: silence is not a stall.
-          ...(d.kind === 'gate' ? { stallMs: 0 } : {}),
+          // Gates and ASCII readers are silent when nobody is near: silence is not a stall.
+          ...(d.kind === 'gate' || (d.kind === 'rfid' && !d.r200) ? { stallMs: 0 } : {}),
         }),
     );
 
@@ -99,6 +105,7 @@ export async function record(options: RecordOptions): Promise<RecordSummary> {
     cameras.push({ ingest, video });
   }
 
+  [...seen].forEach((url, i) => linkOf.set(url, links[i]!));
   for (const link of links) link.start();
   for (const c of cameras) await c.ingest.start();
   await new Promise<void>((resolve) => {
@@ -114,4 +121,15 @@ export async function record(options: RecordOptions): Promise<RecordSummary> {
   const endedAt = clock.now();
   writer.finish(endedAt);
   return { out: options.out, seconds: Math.round(endedAt - startedAt) / 1000, serialBytes: bytes, frames };
+}
+
+async function startPolling(link: DeviceLink | undefined, reader: RfidReaderConfig): Promise<void> {
+  if (!link) return;
+  try {
+    await link.write(encodeSetRegion(R200_DEFAULT_REGION));
+    if (reader.powerDbm !== undefined) await link.write(encodeSetPower(reader.powerDbm));
+    await link.write(encodeStartPolling());
+  } catch {
+    // The link reconnects and calls again; nothing to add here.
+  }
 }

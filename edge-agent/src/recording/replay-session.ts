@@ -81,6 +81,11 @@ async function replayRecording(options: ReplayOptions): Promise<ReplaySummary> {
     if (path) gate.device = `replay://${path}`;
     else problems.push(`gate ${gate.id}: no capture of ${gate.device} in the recording; it stays offline`);
   }
+  for (const reader of config.rfid.readers) {
+    const path = captured.get(reader.device);
+    if (path) reader.device = `replay://${path}`;
+    else problems.push(`RFID reader ${reader.id}: no capture of ${reader.device} in the recording; it is left out`);
+  }
   const video = new Map<string, RecordedVideo>(recording.video.map((v) => [v.camera, { video: v.path, framesFile: v.framesPath }]));
   const endedAt = recording.manifest.endedAt ?? recording.manifest.startedAt;
   return run(options, config, recording.manifest.startedAt, endedAt, problems, { video, calibrationSeed: recording.scalesCalibration, format: 'edge-agent' });

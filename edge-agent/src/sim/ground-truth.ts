@@ -77,6 +77,17 @@ export interface TruthVisit {
   dwellSeconds: number;
 }
 
+/** A tagged unit through (or lingering at) the exit gate. */
+export interface TruthTagPassage {
+  epc: string;
+  product: string;
+  gate: string;
+  direction: 'out' | 'in' | 'linger';
+  /** Crossing time (the gate's pass), or the end of the linger. */
+  at: number;
+  shopper: string;
+}
+
 export interface TruthStreams {
   tracks: TruthTrackPoint;
   'weight-events': TruthWeightEvent;
@@ -85,8 +96,9 @@ export interface TruthStreams {
   carts: TruthCart;
   receipts: TruthReceipt;
   dwell: TruthVisit;
+  'rfid-passages': TruthTagPassage;
 }
 
 export type TruthStream = keyof TruthStreams;
 
-export const TRUTH_STREAMS: readonly TruthStream[] = ['tracks', 'weight-events', 'touches', 'gate-events', 'carts', 'receipts', 'dwell'];
+export const TRUTH_STREAMS: readonly TruthStream[] = ['tracks', 'weight-events', 'touches', 'gate-events', 'carts', 'receipts', 'dwell', 'rfid-passages'];

@@ -33,6 +33,9 @@ export const ScenarioKnobsSchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    carryInRate: Fraction('chance a party brings back a tagged item bought earlier, in through the exit gate, and puts it back on its shelf', 0),
+    gateLingerRate: Fraction('chance a shopper lingers near the exit gate with their items before leaving or going back in', 0),
+    rfidMissRate: Type.Number({ minimum: 0, maximum: 0.5, default: 0.12, description: 'long-run share of RFID reads lost in bursts (stores: 0.05–0.20)' }),
     walkSpeedMps: Type.Number({ exclusiveMinimum: 0, default: 1.0 }),
     lingerSeconds: Type.Tuple([Type.Number({ minimum: 0 }), Type.Number({ minimum: 0 })], { default: [3, 10] }),
   },
@@ -69,6 +72,8 @@ export const PROFILES: Record<Scenario['profile'], Partial<ScenarioKnobs>> = {
     noiseP90G: 3.0,
     dropRate: 0.003,
     corruptRate: 0.001,
+    carryInRate: 0.08,
+    gateLingerRate: 0.12,
   },
 };
 

@@ -4,6 +4,7 @@
  * unit lying across their seam weighs on both.
  */
 import type { ProductConfig } from '../../../device-config/schema.js';
+import { encodeSgtin96, toGtin14 } from '../rfid/epc.js';
 import { packageSize } from './product-geometry.js';
 import type { Random } from './random.js';
 import type { PlateLayout, ShelfLayout, StoreLayout } from './store-layout.js';
@@ -22,6 +23,8 @@ export interface StockUnit {
   heightM: number;
   /** Put down where the product does not belong. */
   misplaced: boolean;
+  /** SGTIN-96 of the unit's RFID tag, when its product is tagged. */
+  epc?: string;
 }
 
 interface Facing {
@@ -46,6 +49,7 @@ export class ShelfStock {
   private readonly facings: Facing[] = [];
   private readonly plateLoad = new Map<string, number>();
   private readonly trueUnitWeight = new Map<string, number>();
+  private readonly nextSerial = new Map<string, number>();
   private nextId = 1;
 
   constructor(
@@ -183,9 +187,11 @@ export class ShelfStock {
       const row = facing.columns[column]!;
       if (row >= facing.rows) continue;
       facing.columns[column] = row + 1;
+      const epc = this.newEpc(product);
       this.add({
         id: 0,
         product: product.id,
+        ...(epc ? { epc } : {}),
         weight: this.unitWeightSample(product),
         shelf: facing.shelf.key,
         u: facing.u0 + spread + (column + 0.5) * facing.pitch,
@@ -195,6 +201,33 @@ export class ShelfStock {
         misplaced: false,
       });
     }
+  }
+
+  /** A unit brought in from outside (bought earlier): a new unit of the product, tag and all, not on any shelf. */
+  outsideUnit(productId: string, epc?: string): StockUnit | undefined {
+    const product = this.products.find((p) => p.id === productId);
+    if (!product) return undefined;
+    const size = packageSize(product);
+    const tag = epc ?? this.newEpc(product);
+    return {
+      id: this.nextId++,
+      product: product.id,
+      ...(tag ? { epc: tag } : {}),
+      weight: this.unitWeightSample(product),
+      shelf: '',
+      u: 0,
+      depth: 0,
+      widthM: size.widthM,
+      heightM: size.heightM,
+      misplaced: false,
+    };
+  }
+
+  private newEpc(product: ProductConfig): string | undefined {
+    if (!product.rfidTagged) return undefined;
+    const serial = this.nextSerial.get(product.id) ?? this.random.int(1_000, 9_000_000);
+    this.nextSerial.set(product.id, serial + 1);
+    return encodeSgtin96(toGtin14(product.gtin), serial);
   }
 
   private unitWeightSample(product: ProductConfig): number {

@@ -13,6 +13,7 @@ import type { Scenario } from './scenario.js';
 import { SimShelfController } from './shelf-controllers.js';
 import { DisturbanceSet, knock, press } from './shelf-disturbances.js';
 import { ShelfStock, type StockUnit } from './shelf-stock.js';
+import { SimRfid, type WorldTag } from './sim-rfid.js';
 import type { ShopperTimeline } from './shopper-timeline.js';
 import { StoreLayout, centroid, type Vec2 } from './store-layout.js';
 import { VisitPlanner, type GatePlace, type VisitAction } from './visit-planner.js';
@@ -25,7 +26,7 @@ export interface SimDeviceRef {
   url: string;
   /** The name in the device's `sim://` URL. */
   simName: string;
-  kind: 'scale' | 'gate';
+  kind: 'scale' | 'gate' | 'rfid';
 }
 
 /** Where the world's output goes: a recording on disk, or live devices for a running agent. */
@@ -71,6 +72,10 @@ export class StoreWorld {
   private readonly gates = new Map<string, { ref: SimDeviceRef; bootDeviceMs: number }>();
   private readonly entry: GatePlace;
   private readonly exit: GatePlace;
+  private readonly rfid: SimRfid;
+  /** Tags that left through the exit today: some come back as returns. */
+  private readonly exitedEpcs: { epc: string; product: string }[] = [];
+  private readonly worldTags: WorldTag[] = [];
   private snapshotCache: WorldSnapshot | undefined;
   private sink: SimSink | undefined;
   private partiesToCome = 0;
@@ -97,6 +102,7 @@ export class StoreWorld {
     }
     this.entry = this.gatePlace(['entry', 'entry-exit'], 'entry');
     this.exit = this.gatePlace(['exit', 'entry-exit'], 'exit');
+    this.rfid = new SimRfid(this.layout, this.exit, this.random.fork('rfid'), scenario.knobs.rfidMissRate);
     this.planner = new VisitPlanner(
       {
         layout: this.layout,
@@ -116,7 +122,11 @@ export class StoreWorld {
 
   /** Serial devices the world speaks through (shelf controllers and gates). */
   get serialDevices(): SimDeviceRef[] {
-    return [...this.controllers.map((c) => c.ref), ...[...this.gates.values()].map((g) => g.ref)];
+    return [
+      ...this.controllers.map((c) => c.ref),
+      ...[...this.gates.values()].map((g) => g.ref),
+      ...this.rfid.readers.map((r): SimDeviceRef => ({ device: r.config.id, url: r.config.device, simName: r.simName, kind: 'rfid' })),
+    ];
   }
 
   get now(): number {
@@ -183,6 +193,15 @@ export class StoreWorld {
       this.queue.schedule(c.nextAt, tick);
     }
     this.queue.schedule(this.startAt, () => this.prune());
+    for (const reader of this.rfid.readers) {
+      const ref: SimDeviceRef = { device: reader.config.id, url: reader.config.device, simName: reader.simName, kind: 'rfid' };
+      const round = (n: number) => () => {
+        const at = this.startAt + n * this.rfid.roundIntervalMs;
+        for (const o of this.rfid.round(reader, at, this.tagsAt(at))) this.out.serial(ref, o.at, o.bytes);
+        if (!this.dayOver) this.queue.schedule(this.startAt + (n + 1) * this.rfid.roundIntervalMs, round(n + 1));
+      };
+      this.queue.schedule(this.startAt, round(0));
+    }
     const overhead = this.options.config.cameras.find((c) => c.role === 'overhead');
     const trackPeriod = 1000 / (overhead?.fps ?? TRACK_HZ);
     const track = (n: number) => () => {
@@ -276,6 +295,20 @@ export class StoreWorld {
         return;
       case 'pass':
         this.gateLine(a.gate, { kind: 'pass', direction: a.direction }, a.shopper);
+        if (a.gate === this.exit.id) this.tagPassages(member, a.gate, a.direction);
+        return;
+      case 'carry-in': {
+        // Half the time it is an item that left earlier today: its tag has been billed before.
+        const earlier = this.exitedEpcs.filter((e) => e.product === a.product);
+        const reuse = earlier.length > 0 && this.random.chance(0.5) ? this.random.pick(earlier).epc : undefined;
+        const unit = this.stock.outsideUnit(a.product, reuse);
+        if (!unit) return;
+        member.taken.set(a.item, [unit]);
+        tl.take(unit.product, a.at);
+        return;
+      }
+      case 'linger-end':
+        this.tagPassages(member, a.gate, 'linger');
         return;
       case 'contact': {
         const share = a.pressGrams / a.plates.length;
@@ -327,6 +360,37 @@ export class StoreWorld {
         this.leave(member);
         return;
     }
+  }
+
+  /** Ground truth for every tagged unit a shopper carries through (or lingers at) the exit gate. */
+  private tagPassages(member: MemberState, gate: string, direction: 'out' | 'in' | 'linger'): void {
+    for (const units of member.taken.values()) {
+      for (const u of units) {
+        if (!u.epc) continue;
+        this.out.truth('rfid-passages', { epc: u.epc, product: u.product, gate, direction, at: this.clock, shopper: member.timeline.id });
+        if (direction === 'out') this.exitedEpcs.push({ epc: u.epc, product: u.product });
+      }
+    }
+  }
+
+  /** Where every tag is at time `at`: on its shelf, or with the shopper carrying it. */
+  private tagsAt(at: number): WorldTag[] {
+    const tags = this.worldTags;
+    tags.length = 0;
+    for (const u of this.stock.allUnits()) {
+      if (!u.epc) continue;
+      const shelf = this.layout.shelves.get(u.shelf);
+      const g = shelf && this.layout.gondolas.find((x) => x.id === shelf.gondola);
+      if (!shelf || !g) continue;
+      const v = u.depth + 0.05;
+      tags.push({ epc: u.epc, x: g.origin.x + g.along.x * u.u + g.inward.x * v, y: g.origin.y + g.along.y * u.u + g.inward.y * v, z: shelf.heightM + 0.05, shelf: u.shelf });
+    }
+    for (const m of this.members.values()) {
+      const p = m.timeline.positionAt(at);
+      if (!p) continue;
+      for (const units of m.taken.values()) for (const u of units) if (u.epc) tags.push({ epc: u.epc, x: p.x, y: p.y, z: 0.9, shelf: undefined });
+    }
+    return tags;
   }
 
   private weightEvent(kind: 'pick' | 'return', shopper: string, token: string, product: string, shelf: string, units: StockUnit[], sign: number, tStart: number, tEnd: number, misplaced: boolean): void {

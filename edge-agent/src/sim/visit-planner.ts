@@ -32,6 +32,8 @@ export type VisitAction =
   | (Timed & { kind: 'return'; item: number; shelf: string; contactAt: number; settleAt: number })
   | (Timed & { kind: 'misplace'; item: number; plate: string; contactAt: number; settleAt: number })
   | (Timed & { kind: 'hand-rest'; plate: string; grams: number; until: number })
+  | (Timed & { kind: 'carry-in'; item: number; product: string })
+  | (Timed & { kind: 'linger-end'; gate: string })
   | (Timed & { kind: 'leave' });
 
 export interface PlannedMember {
@@ -85,18 +87,30 @@ export class VisitPlanner {
   private planMember(id: string, token: string, party: string, enterAt: number, leader: boolean): PlannedMember {
     const { knobs, paths, entry, exit } = this.ctx;
     const speed = knobs.walkSpeedMps * Math.max(0.6, this.random.normal(1, 0.12));
-    const start = { x: entry.outside.x + this.random.normal(0, 0.08), y: entry.outside.y + this.random.normal(0, 0.08) };
+    const tagged = this.ctx.products.filter((p) => p.rfidTagged && p.plates.length > 0);
+    // Someone bringing back a tagged item bought earlier comes in through the exit gate with it.
+    const carryIn = leader && tagged.length > 0 && this.random.chance(knobs.carryInRate) ? this.random.pick(tagged) : undefined;
+    const door = carryIn ? exit : entry;
+    const away = outward(door);
+    const begin = carryIn ? { x: door.outside.x + away.x * 1.8, y: door.outside.y + away.y * 1.8 } : door.outside;
+    const start = { x: begin.x + this.random.normal(0, 0.08), y: begin.y + this.random.normal(0, 0.08) };
     const tl = new ShopperTimeline(id, token, party, randomAppearance(this.random), enterAt, start);
     const actions: VisitAction[] = [];
     const held: { item: number; product: string; shelf: string; mode: PutBack }[] = [];
     let item = 0;
 
+    if (carryIn) {
+      actions.push({ kind: 'carry-in', at: enterAt, shopper: id, item, product: carryIn.id });
+      held.push({ item, product: carryIn.id, shelf: this.ctx.layout.plates.get(carryIn.plates[0]!)!.key.split('.').slice(0, 2).join('.'), mode: 'later' });
+      item += 1;
+      tl.walk([exit.outside], speed);
+    }
     if (leader) {
-      actions.push({ kind: 'scan', at: enterAt + 400, shopper: id, gate: entry.id, token });
+      actions.push({ kind: 'scan', at: tl.now + 400, shopper: id, gate: door.id, token });
       tl.stand(1_200);
     } else tl.stand(500);
-    actions.push({ kind: 'pass', at: tl.now, shopper: id, gate: entry.id, direction: 'in' });
-    tl.walk([entry.inside], speed);
+    actions.push({ kind: 'pass', at: tl.now, shopper: id, gate: door.id, direction: 'in' });
+    tl.walk([door.inside], speed);
 
     const items = this.random.int(knobs.itemsMin, knobs.itemsMax);
     for (let i = 0; i < items; i++) {
@@ -156,10 +170,26 @@ export class VisitPlanner {
       }
     }
 
+    const out = outward(exit);
+    if (this.random.chance(knobs.gateLingerRate)) {
+      // Waiting near the exit (for a friend, on the phone) with the goods, then out or back in.
+      const across = { x: -out.y, y: out.x };
+      const side = this.random.chance(0.5) ? 1 : -1;
+      const spot = paths.nearestFree({ x: exit.inside.x + across.x * side * 0.7 - out.x * 0.2, y: exit.inside.y + across.y * side * 0.7 - out.y * 0.2 });
+      tl.walk(paths.route(tl.position, spot).slice(1), speed);
+      tl.stand(this.random.between(10_000, 40_000));
+      actions.push({ kind: 'linger-end', at: tl.now, shopper: id, gate: exit.id });
+      if (this.random.chance(0.5)) {
+        const plate = this.random.pick([...this.ctx.layout.plates.values()]);
+        tl.walk(paths.route(tl.position, paths.nearestFree(plate.standAt)).slice(1), speed);
+        tl.stand(this.random.between(3_000, 8_000));
+      }
+    }
     tl.walk(paths.route(tl.position, exit.inside).slice(1), speed);
     tl.walk([exit.outside], speed);
     actions.push({ kind: 'pass', at: tl.now, shopper: id, gate: exit.id, direction: 'out' });
-    tl.stand(300);
+    // Walking on outside, past the gate's outside antenna.
+    tl.walk([{ x: exit.outside.x + out.x * 1.8, y: exit.outside.y + out.y * 1.8 }], speed);
     actions.push({ kind: 'leave', at: tl.now, shopper: id });
     return { timeline: tl, actions };
   }
@@ -285,6 +315,14 @@ export class VisitPlanner {
     for (let i = 0; i < n; i++) s += this.random.int(0, 15).toString(16);
     return s;
   }
+}
+
+/** Unit vector from a gate's inside point to its outside point. */
+function outward(gate: GatePlace): Vec2 {
+  const dx = gate.outside.x - gate.inside.x;
+  const dy = gate.outside.y - gate.inside.y;
+  const n = Math.hypot(dx, dy) || 1;
+  return { x: dx / n, y: dy / n };
 }
 
 /** A point in a gondola's frame: `u` along the front, `v` into it (negative: in front of it). */

@@ -18,12 +18,33 @@ export class TagEventRepository {
 export class TagPassageRepository {
   private readonly insert: Statement;
   private readonly billed: Statement;
+  private readonly everything: Statement;
 
   constructor(db: Database) {
+    this.everything = db.prepare('SELECT * FROM tag_passages ORDER BY id');
     this.insert = db.prepare(`
       INSERT INTO tag_passages (gate, epc, gtin, serial, product, direction, first_at, last_at, at, confidence, outcome, billable, gate_event_id)
       VALUES (@gate, @epc, @gtin, @serial, @product, @direction, @firstAt, @lastAt, @at, @confidence, @outcome, @billable, @gateEventId)`);
     this.billed = db.prepare('SELECT 1 FROM tag_passages WHERE epc = ? AND billable = 1');
+  }
+
+  all(): TagPassage[] {
+    return (this.everything.all() as Record<string, unknown>[]).map((r) => ({
+      id: r['id'] as number,
+      gate: r['gate'] as string,
+      epc: r['epc'] as string,
+      gtin: r['gtin'] as string | null,
+      serial: r['serial'] as string | null,
+      product: r['product'] as string | null,
+      direction: r['direction'] as TagPassage['direction'],
+      firstAt: r['first_at'] as number,
+      lastAt: r['last_at'] as number,
+      at: r['at'] as number,
+      confidence: r['confidence'] as number,
+      outcome: r['outcome'] as TagPassage['outcome'],
+      billable: r['billable'] === 1,
+      gateEventId: r['gate_event_id'] as number | null,
+    }));
   }
 
   wasBilled(epc: string): boolean {

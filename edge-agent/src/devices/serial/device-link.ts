@@ -19,6 +19,11 @@ export interface DeviceLinkOptions {
   /** Called only when availability changes (the first failure counts as a change). */
   onAvailability?: (online: boolean, reason: string | undefined) => void;
   /**
+   * A connection opened, before any of its bytes: where a device that only talks when told to
+   * (an RFID module) is told to, on every reconnect. `write` works from here on.
+   */
+  onOpen?: () => void;
+  /**
    * No bytes for this long on an open connection is a stall: the link closes and reopens it.
    * 0 turns stall detection off, for devices that only talk when something happens (gates).
    */
@@ -101,7 +106,7 @@ export class DeviceLink {
 
   write(data: Buffer): Promise<void> {
     const transport = this.connection?.transport;
-    if (!transport || this.linkState !== 'online') return Promise.reject(new Error(`${this.options.url}: not online`));
+    if (!transport) return Promise.reject(new Error(`${this.options.url}: not connected`));
     return transport.write(data);
   }
 
@@ -159,6 +164,11 @@ export class DeviceLink {
       const connection: Connection = { transport, streaming, gotData: false, lastDataAt: performance.now(), end };
       this.connection = connection;
       signal.addEventListener('abort', onAbort, { once: true });
+      try {
+        this.options.onOpen?.();
+      } catch (err) {
+        this.options.log.error({ err, url: this.options.url }, 'open listener threw');
+      }
       if (streaming) {
         watchdog = setInterval(() => {
           if (performance.now() - connection.lastDataAt < this.stallMs) return;

@@ -14,6 +14,7 @@ import { simCameraRig } from '../cameras/sim-camera.js';
 import { SceneRenderer } from '../render/scene-renderer.js';
 import type { Scenario } from '../scenario.js';
 import { StoreWorld, type SimDeviceRef } from '../store-world.js';
+import { R200_COMMAND, R200Decoder, encodeModuleInfoResponse, encodePowerResponse, encodeStatusResponse } from '../../devices/rfid/r200-protocol.js';
 import { MjpegServer } from './mjpeg-server.js';
 import type { LiveDeviceMap } from './device-map.js';
 import { PtyPair } from './pty-pair.js';
@@ -35,6 +36,8 @@ export class LiveSimulation {
   private stopping = false;
   private wallStart = 0;
   private overruns = 0;
+  private readonly r200 = new Set<string>();
+  private readonly polling = new Set<string>();
 
   constructor(
     private readonly config: StoreConfig,
@@ -54,6 +57,7 @@ export class LiveSimulation {
       const port = new SerialPort({ path: pair.devicePath, baudRate: 115_200, autoOpen: false });
       await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(err) : resolve())));
       port.on('error', (err) => this.log.warn({ device: ref.device, err }, 'simulated device port error'));
+      if (ref.kind === 'rfid' && this.config.rfid.readers.find((r) => r.id === ref.device)?.protocol === 'r200') this.answerR200(ref.device, port);
       this.ports.set(ref.device, port);
       devices[ref.simName] = `serial://${pair.agentPath}?baudRate=115200`;
     }
@@ -118,7 +122,29 @@ export class LiveSimulation {
     return Date.now() - this.wallStart - (at - this.world.startAt);
   }
 
+  /** An R200 module answers its host's commands and only reports tags while it is told to poll. */
+  private answerR200(device: string, port: SerialPort): void {
+    const decoder = new R200Decoder({
+      command: (frame) => {
+        if (frame.command === R200_COMMAND.startPolling) this.polling.add(device);
+        if (frame.command === R200_COMMAND.stopPolling) this.polling.delete(device);
+        const answer =
+          frame.command === R200_COMMAND.startPolling || frame.command === R200_COMMAND.inventory
+            ? undefined
+            : frame.command === R200_COMMAND.getPower
+              ? encodePowerResponse(20)
+              : frame.command === R200_COMMAND.moduleInfo
+                ? encodeModuleInfoResponse('software', 'SIM-R200 1.0')
+                : encodeStatusResponse(frame.command);
+        if (answer && port.isOpen) port.write(answer);
+      },
+    });
+    port.on('data', (chunk: Buffer) => decoder.push(chunk, Date.now()));
+    this.r200.add(device);
+  }
+
   private write(ref: SimDeviceRef, bytes: Buffer): void {
+    if (this.r200.has(ref.device) && !this.polling.has(ref.device)) return;
     const port = this.ports.get(ref.device);
     if (!port?.isOpen) return;
     if (port.writableLength > MAX_QUEUED_BYTES) {
