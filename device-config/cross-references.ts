@@ -126,6 +126,14 @@ export function crossReferenceIssues(data: unknown): CrossReferenceResult {
     const refs = asArr(camera?.['shelves']);
     refs.forEach((ref, j) => shelfRef(ref, `/cameras/${i}/shelves/${j}`));
     if (camera?.['role'] === 'shelf' && refs.length === 0) warn(`/cameras/${i}/shelves`, 'a shelf camera should name the shelves it sees');
+    if (camera?.['track'] === true && asObj(asObj(root['vision'])?.['detector']) === undefined) {
+      error(`/cameras/${i}/track`, 'tracking people needs a person detector in /vision/detector');
+    }
+    const hasDetector = asObj(asObj(root['vision'])?.['detector']) !== undefined;
+    const tracks = camera?.['track'] === true || (camera?.['track'] === undefined && camera?.['role'] !== 'shelf' && hasDetector);
+    if (tracks && camera?.['role'] !== 'shelf' && typeof camera?.['calibration'] !== 'string') {
+      warn(`/cameras/${i}/calibration`, 'without a floor calibration this camera\'s tracks stay in image pixels and never reach the store floor');
+    }
   });
 
   // Gates before antennas, which refer to them.

@@ -93,6 +93,7 @@ export const Camera = Type.Object(
       { additionalProperties: false, default: { width: 640, height: 360 } },
     ),
     calibration: Type.Optional(Type.String({ minLength: 1, description: 'homography file written by `edge-agent calibrate camera`' })),
+    track: Type.Optional(Type.Boolean({ description: 'detect and track people on this camera; default: true for overhead and entrance cameras when vision.detector is set' })),
     shelves: Type.Optional(Type.Array(ShelfRef, { description: 'shelves a shelf camera looks at' })),
   },
   { additionalProperties: false },
@@ -279,6 +280,54 @@ export const MqttSection = Type.Object(
   { additionalProperties: false, default: {} },
 );
 
+const ModelPath = (description: string) => Type.String({ minLength: 1, pattern: '\\.(onnx|json)$', description });
+
+export const VisionSection = Type.Object(
+  {
+    detector: Type.Optional(
+      Type.Object(
+        {
+          model: ModelPath('person detector: an .onnx file with its manifest next to it or in models/, or the manifest itself'),
+          threads: Type.Integer({ minimum: 1, maximum: 16, default: 1, description: 'onnxruntime intra-op threads per detector session' }),
+          scoreThreshold: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: "overrides the manifest's score threshold" })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    reid: Type.Optional(
+      Type.Object(
+        {
+          model: ModelPath('person re-identification embedder used to merge tracks of overlapping cameras'),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    motion: Type.Object(
+      {
+        gate: Type.Boolean({ default: true, description: 'run the detector only on frames where something moved' }),
+        analysisWidth: Type.Integer({ minimum: 32, maximum: 640, default: 160, description: 'width of the grey frame background subtraction runs on' }),
+        refreshSeconds: Type.Number({ exclusiveMinimum: 0, maximum: 600, default: 5, description: 'detect at least this often even when nothing moved' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    tracker: Type.Object(
+      {
+        birthFrames: Type.Integer({ minimum: 1, maximum: 30, default: 3, description: 'frames a person must be seen on before the track counts' }),
+        lostBufferSeconds: Type.Number({ exclusiveMinimum: 0, maximum: 60, default: 2, description: 'how long an unseen track waits to be found again' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    storeTracks: Type.Object(
+      {
+        gateM: Type.Number({ exclusiveMinimum: 0, maximum: 5, default: 0.7, description: 'tracks of two cameras closer than this on the floor are one shopper' }),
+        endAfterSeconds: Type.Number({ exclusiveMinimum: 0, maximum: 60, default: 3, description: 'a shopper track no camera sees for this long ends' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+  },
+  { additionalProperties: false, default: {} },
+);
+
 /** Days each class of facts is kept on the box; the retention job deletes older rows. */
 export const RetentionSection = Type.Object(
   {
@@ -301,6 +350,7 @@ export const StoreConfigSchema = Type.Object(
     admin: AdminSection,
     log: LogSection,
     cameras: Type.Array(Camera, { default: [] }),
+    vision: VisionSection,
     gondolas: Type.Array(Gondola, { default: [] }),
     planogram: Planogram,
     rfid: RfidSection,
@@ -315,6 +365,7 @@ export const StoreConfigSchema = Type.Object(
 
 export type StoreConfig = Type.Static<typeof StoreConfigSchema>;
 export type CameraConfig = Type.Static<typeof Camera>;
+export type VisionConfig = Type.Static<typeof VisionSection>;
 export type GondolaConfig = Type.Static<typeof Gondola>;
 export type ShelfConfig = Type.Static<typeof Shelf>;
 export type PlateConfig = Type.Static<typeof Plate>;

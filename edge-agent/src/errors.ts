@@ -22,11 +22,16 @@ export const ErrorCode = {
   LifecycleStopTimeout: 'LIFECYCLE_STOP_TIMEOUT',
   // admin server
   AdminListenFailed: 'ADMIN_LISTEN_FAILED',
+  // vision: models and camera calibrations the operator must fix (exit code 2)
+  VisionModelNotFound: 'VISION_MODEL_NOT_FOUND',
+  VisionManifestInvalid: 'VISION_MANIFEST_INVALID',
+  VisionModelMismatch: 'VISION_MODEL_MISMATCH',
+  VisionCalibrationInvalid: 'VISION_CALIBRATION_INVALID',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
-export type ErrorArea = 'config' | 'db' | 'lifecycle' | 'admin';
+export type ErrorArea = 'config' | 'db' | 'lifecycle' | 'admin' | 'vision';
 
 export class EdgeError extends Error {
   override readonly name = 'EdgeError';

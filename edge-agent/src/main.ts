@@ -10,6 +10,7 @@ import { runDemo } from './cli/demo.js';
 import { replayCommand, type ReplayCliOptions } from './cli/replay.js';
 import { bench } from './cli/bench.js';
 import { evalRfid, evalShelf } from './cli/eval.js';
+import { evalMot } from './cli/eval-mot.js';
 import { recordCommand, type RecordCliOptions } from './cli/record.js';
 import { calibrateScale, type CalibrateScaleOptions } from './cli/calibrate.js';
 import { runAgent, type RunOverrides } from './cli/run.js';
@@ -107,6 +108,15 @@ export function buildCli(io: CliIo, setExit: (code: number) => void): Command {
     .requiredOption('--recording <dir>', 'recording with truth/rfid-passages.jsonl')
     .option('--data-dir <dir>', 'empty directory for the replay database (default: a new temporary one)')
     .action(async (opts: { recording: string; dataDir?: string }) => setExit(await evalRfid(opts, io, createRootLogger({ level: 'warn' }))));
+
+  evaluate
+    .command('mot')
+    .description('track people on a MOT-format sequence and score the tracks: MOTA, IDF1, ID switches (JSON on the last line)')
+    .requiredOption('--frames <dir>', 'folder of the frames (MOT img1/ or any folder of numbered images)')
+    .requiredOption('--gt <file>', 'ground truth, MOT format (frame,id,left,top,width,height,conf,…)')
+    .option('--det <file>', 'public detections, MOT format')
+    .option('--fps <n>', "frame rate (default: seqinfo.ini's frameRate, else 7)", Number)
+    .action(async (opts: { frames: string; gt: string; det?: string; fps?: number }) => setExit(await evalMot(opts, io)));
 
   program
     .command('bench')

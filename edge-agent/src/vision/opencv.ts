@@ -1,0 +1,16 @@
+import { createRequire } from 'node:module';
+import type * as OpenCv from '@u4/opencv4nodejs';
+
+export type Cv = typeof OpenCv;
+
+let cv: Cv | undefined;
+
+/**
+ * The system OpenCV binding, loaded once. Its ESM entry looks for an OpenCV it built itself and
+ * fails on the system build the set-up script links against; the CommonJS entry loads the
+ * compiled binding directly.
+ */
+export function opencv(): Cv {
+  cv ??= createRequire(import.meta.url)('@u4/opencv4nodejs') as Cv;
+  return cv;
+}
