@@ -13,6 +13,7 @@ import { evalRfid, evalShelf } from './cli/eval.js';
 import { evalMot } from './cli/eval-mot.js';
 import { recordCommand, type RecordCliOptions } from './cli/record.js';
 import { calibrateScale, type CalibrateScaleOptions } from './cli/calibrate.js';
+import { calibrateCamera, type CalibrateCameraOptions } from './cli/calibrate-camera.js';
 import { runAgent, type RunOverrides } from './cli/run.js';
 import { simulate, type SimOptions } from './cli/sim.js';
 import { createRootLogger } from './log.js';
@@ -82,6 +83,21 @@ export function buildCli(io: CliIo, setExit: (code: number) => void): Command {
     .option('--data-dir <dir>', 'data directory of the store database (default: the configuration\'s)')
     .option('--seconds <s>', 'how long each reading is measured', Number, 2)
     .action(async (opts: CalibrateScaleOptions) => setExit(await calibrateScale(opts, io, createRootLogger({ level: 'warn' }))));
+  calibrate
+    .command('camera')
+    .description("a camera's floor homography from marked image↔floor point pairs, with its reprojection error")
+    .requiredOption('--camera <id>', 'camera id')
+    .requiredOption('--points <file>', 'point pairs: CSV lines u,v,x,y (pixels, metres) or JSON {imageSize, pairs:[{image:[u,v], floor:[x,y]}]}')
+    .option('--config <file>', "store configuration: the camera's detect size and calibration file")
+    .option('--out <file>', "where to write it (default: the camera's configured calibration, else calibration/<camera>.json)")
+    .option('--operator <name>', 'who calibrates (recorded with the result)')
+    .option('--ransac-threshold-m <m>', 'largest floor error of a pair counted as an inlier', Number)
+    .option('--mount-height <m>', 'height of the lens above the floor: overhead positions are corrected for body height', Number)
+    .option('--mount-at <x,y>', 'floor point under the lens when it does not look straight down', (v: string) => v.split(',').map(Number) as [number, number])
+    .action(async (opts: Omit<CalibrateCameraOptions, 'mountHeightM'> & { mountHeight?: number }) => {
+      const { mountHeight, ...rest } = opts;
+      setExit(await calibrateCamera({ ...rest, ...(mountHeight !== undefined ? { mountHeightM: mountHeight } : {}) }, io));
+    });
 
   program
     .command('record')

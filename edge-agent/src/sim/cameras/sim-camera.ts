@@ -67,6 +67,8 @@ export interface CalibrationTruth {
   width: number;
   height: number;
   pairs: CalibrationPair[];
+  /** Where the lens hangs: its height and the floor point under it, as an installer measures them. */
+  mount: { heightM: number; x: number; y: number };
 }
 
 export const OVERHEAD_MOUNT_M = 3.2;
@@ -239,7 +241,10 @@ export function calibrationTruth(camera: SimCamera, layout: StoreLayout): Calibr
         pairs.push({ image: [round(p.u, 1000), round(p.v, 1000)], floor: [x, y] });
       }
     }
-    if (pairs.length >= 8) return { camera: camera.id, width: camera.width, height: camera.height, pairs };
+    if (pairs.length >= 8) {
+      const mount = { heightM: round(camera.position.z, 1000), x: round(camera.position.x, 1000), y: round(camera.position.y, 1000) };
+      return { camera: camera.id, width: camera.width, height: camera.height, pairs, mount };
+    }
   }
   throw new SimCameraError(`camera ${camera.id}: fewer than 8 visible floor points for calibration`);
 }

@@ -9,6 +9,7 @@
 import { parentPort } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import type { FromWorker, TensorData, ToWorker } from './inference-protocol.js';
+import { describeInputs } from './model-session.js';
 
 if (!parentPort) throw new Error('inference-host must run in a worker thread');
 const port = parentPort;
@@ -32,9 +33,7 @@ async function handle(message: ToWorker): Promise<void> {
       });
       const id = nextSession++;
       sessions.set(id, session);
-      const inputDims: Record<string, readonly (number | string)[]> = {};
-      for (const meta of session.inputMetadata) if (meta.isTensor) inputDims[meta.name] = meta.shape;
-      reply({ type: 'loaded', job: message.job, session: id, inputNames: [...session.inputNames], outputNames: [...session.outputNames], inputDims });
+      reply({ type: 'loaded', job: message.job, session: id, inputs: describeInputs(session), outputNames: [...session.outputNames] });
       return;
     }
     case 'run': {

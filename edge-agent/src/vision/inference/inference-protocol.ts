@@ -5,6 +5,13 @@ export interface SessionSpec {
   intraOpThreads: number;
 }
 
+/** What a model says about one of its inputs; `type` and `shape` are unknown for non-tensor inputs. */
+export interface ModelInputInfo {
+  name: string;
+  type: string | undefined;
+  shape: readonly (number | string)[] | undefined;
+}
+
 export interface TensorData {
   data: Float32Array;
   dims: readonly number[];
@@ -16,7 +23,7 @@ export type ToWorker =
   | { type: 'release'; job: number; session: number };
 
 export type FromWorker =
-  | { type: 'loaded'; job: number; session: number; inputNames: string[]; outputNames: string[]; inputDims: Record<string, readonly (number | string)[]> }
+  | { type: 'loaded'; job: number; session: number; inputs: ModelInputInfo[]; outputNames: string[] }
   | {
       type: 'ran';
       job: number;

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { packageRoot } from '../../paths.js';
-import type { FromWorker, SessionSpec, TensorData, ToWorker } from './inference-protocol.js';
+import type { FromWorker, ModelInputInfo, SessionSpec, TensorData, ToWorker } from './inference-protocol.js';
 
 export interface InferenceResult {
   /** The input buffer, back from the worker for the next frame. */
@@ -13,9 +13,8 @@ export interface InferenceResult {
 }
 
 export interface LoadedSession {
-  inputNames: string[];
+  inputs: ModelInputInfo[];
   outputNames: string[];
-  inputDims: Record<string, readonly (number | string)[]>;
 }
 
 interface Pending {
@@ -60,7 +59,7 @@ export class InferenceWorker {
     if (known && known.generation === this.generation && this.worker) return { id: known.id, info: session.info! };
     const reply = await this.call({ type: 'load', job: 0, spec: session.spec });
     if (reply.type !== 'loaded') throw new Error('inference worker answered a load with ' + reply.type);
-    const info: LoadedSession = { inputNames: reply.inputNames, outputNames: reply.outputNames, inputDims: reply.inputDims };
+    const info: LoadedSession = { inputs: reply.inputs, outputNames: reply.outputNames };
     this.sessions.set(session, { generation: this.generation, id: reply.session });
     session.info = info;
     return { id: reply.session, info };
