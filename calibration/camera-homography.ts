@@ -8,7 +8,7 @@
  * points were measured in, so a camera whose detect size changes later is rescaled, not redone.
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, extname } from 'node:path';
+import { basename, dirname, extname } from 'node:path';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { parse as parseCsv } from 'csv-parse/sync';
 import Type from 'typebox';
@@ -349,6 +349,26 @@ export function readCameraCalibration(path: string): CameraCalibration {
     }
   }
   return cal;
+}
+
+/**
+ * A camera's calibration from either a solved calibration file or a file of marked point pairs
+ * (a recording carries the simulator's marks): the marks are solved as `calibrate camera` would.
+ */
+export function calibrationFromFile(path: string, camera: string): CameraCalibration {
+  const raw = readJson(path);
+  if (typeof raw === 'object' && raw !== null && 'homography' in raw) return readCameraCalibration(path);
+  const points = readCalibrationPoints(path);
+  if (!points.imageSize) throw invalid(`${path}: does not say which image size the points were measured in`);
+  return {
+    ...solveFloorHomography(points.pairs),
+    version: CAMERA_CALIBRATION_VERSION,
+    camera: points.camera ?? camera,
+    imageSize: points.imageSize,
+    ...(points.mount ? { mount: points.mount } : {}),
+    createdAt: new Date(0).toISOString(),
+    operator: `solved from ${basename(path)}`,
+  };
 }
 
 function readJson(path: string): unknown {

@@ -5,6 +5,7 @@
  *   devices/   adapters: shelf controllers (scale/), gates (gate/), RFID readers (rfid/), cameras (camera/), transports (serial/)
  *   shelf/     calibration, grams, weight events and the products that explain them
  *   rfid/      tags on shelves and through the exit gate, billing outcomes
+ *   vision/    motion gate, people detection (onnxruntime worker), tracking, floor coordinates
  *   db/        SQLite connection, migrations, repositories, retention
  *   admin/     the fastify admin app (/healthz, later the staff pages)
  *   config/    loading the store configuration (schema in ../../device-config)
@@ -19,7 +20,6 @@ import type { Secrets } from './config/secrets.js';
 import { StoreDatabase } from './db/database.js';
 import { RetentionJob } from './db/retention.js';
 import { LiveClock, type StoreClock } from './clock.js';
-import type { CameraFrame } from './devices/camera/frame.js';
 import { deviceComponents, type RecordedVideo } from './devices/device-components.js';
 import type { TransportContext } from './devices/serial/byte-transport.js';
 import { Lifecycle } from './lifecycle.js';
@@ -32,6 +32,8 @@ import { ShelfReadings } from './shelf/shelf-readings.js';
 import { gramsPipeline } from './shelf/shelf-pipeline.js';
 import type { ShelfGramsSink } from './shelf/shelf-tick.js';
 import { StoreLayout } from './sim/store-layout.js';
+import type { CameraCalibration } from '../../calibration/camera-homography.js';
+import { VisionService } from './vision/vision-service.js';
 
 export interface AgentOptions {
   config: StoreConfig;
@@ -48,6 +50,8 @@ export interface AgentOptions {
   calibrationSeed?: string;
   /** 'external': shelf grams arrive through `gramsSink` (an imported export), not from shelf controllers. */
   shelfInput?: 'devices' | 'external';
+  /** Camera floor calibrations that replace the configured files (a recording carries its own). */
+  cameraCalibrations?: ReadonlyMap<string, CameraCalibration>;
 }
 
 export interface DeviceProblem {
@@ -85,6 +89,12 @@ export class Agent {
     this.shelfReadings = new ShelfReadings(this.layout);
     const shelfMonitor = new ShelfMonitor(this.layout, config, this.database, this.bus, log.child({ module: 'shelf' }));
     const rfidMonitor = new RfidMonitor(config, this.database, this.bus, log.child({ module: 'rfid' }));
+    const vision = new VisionService({
+      config,
+      bus: this.bus,
+      log: log.child({ module: 'vision' }),
+      ...(options.cameraCalibrations ? { calibrations: options.cameraCalibrations } : {}),
+    });
     const gramsConsumers: ShelfGramsSink[] = [this.shelfReadings.sink, shelfMonitor.sink];
     this.gramsSink = (tick) => {
       for (const consumer of gramsConsumers) consumer(tick);
@@ -101,7 +111,7 @@ export class Agent {
       shelfSink: gramsPipeline(() => calibration.table, [this.gramsSink]),
       rfidSink: rfidMonitor.sink,
       shelves: options.shelfInput !== 'external',
-      onFrame: (frame: CameraFrame) => frame.release(),
+      onFrame: vision.onFrame,
       onProblem: (device, message) => {
         this.problems.push({ device, message, at: this.clock() });
         this.log.warn({ device }, message);
@@ -113,7 +123,7 @@ export class Agent {
       log: log.child({ module: 'admin' }),
       health: () => this.health(),
     });
-    this.lifecycle = new Lifecycle([this.database, this.runRecorder, retention, calibration, shelfMonitor, rfidMonitor, ...devices, this.admin], this.log);
+    this.lifecycle = new Lifecycle([this.database, this.runRecorder, retention, calibration, shelfMonitor, rfidMonitor, vision, ...devices, this.admin], this.log);
   }
 
   get config(): StoreConfig {

@@ -6,6 +6,8 @@ import type { HealthStatus } from './lifecycle.js';
 import type { Alert } from './db/repositories/alerts.js';
 import type { TagObservation, TagPassage } from './rfid/rfid-facts.js';
 import type { WeightEvent } from './shelf/weight-event.js';
+import type { CameraTracksUpdate } from './vision/camera-vision.js';
+import type { VisionShoppers } from './vision/vision-service.js';
 
 /**
  * Every event on the bus, by name. A payload type is declared once here (or imported from the
@@ -26,6 +28,10 @@ export interface BusEvents {
   'rfid.passage': TagPassage;
   /** A new alert for staff, after it is stored. */
   'alert.raised': Alert;
+  /** One camera's people tracks after a frame (observations, not stored). */
+  'vision.camera-tracks': CameraTracksUpdate;
+  /** Shoppers on the store floor, merged over the cameras, after a camera's frame (observations, not stored). */
+  'vision.shoppers': VisionShoppers;
 }
 
 export type BusEventName = keyof BusEvents;

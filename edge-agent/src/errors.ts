@@ -27,6 +27,7 @@ export const ErrorCode = {
   VisionManifestInvalid: 'VISION_MANIFEST_INVALID',
   VisionModelMismatch: 'VISION_MODEL_MISMATCH',
   VisionCalibrationInvalid: 'VISION_CALIBRATION_INVALID',
+  VisionImageUnreadable: 'VISION_IMAGE_UNREADABLE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -131,8 +131,9 @@ export function buildCli(io: CliIo, setExit: (code: number) => void): Command {
     .requiredOption('--frames <dir>', 'folder of the frames (MOT img1/ or any folder of numbered images)')
     .requiredOption('--gt <file>', 'ground truth, MOT format (frame,id,left,top,width,height,conf,…)')
     .option('--det <file>', 'public detections, MOT format')
+    .option('--model <file>', 'run this person detector (.onnx with its manifest) on the frames instead of using --det')
     .option('--fps <n>', "frame rate (default: seqinfo.ini's frameRate, else 7)", Number)
-    .action(async (opts: { frames: string; gt: string; det?: string; fps?: number }) => setExit(await evalMot(opts, io)));
+    .action(async (opts: { frames: string; gt: string; det?: string; model?: string; fps?: number }) => setExit(await evalMot(opts, io)));
 
   program
     .command('bench')

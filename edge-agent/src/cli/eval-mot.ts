@@ -1,4 +1,6 @@
 import { describeError } from '../errors.js';
+import { Detector } from '../vision/detect/person-detector.js';
+import { readImageFile } from '../vision/image-file.js';
 import type { Detection } from '../vision/detection.js';
 import { listFrameImages, MotFileError, readMotFile, readSequenceFps, rowsByFrame, sequenceName, type MotRow } from '../vision/mot/mot-files.js';
 import { scoreMot, type MotBox, type MotFrameBoxes } from '../vision/mot/mot-metrics.js';
@@ -18,6 +20,25 @@ export interface EvalMotOptions {
   fps?: number;
   /** Runs a detector on one frame (index from 0 in frame order); used instead of `det` when given. */
   detect?: (framePath: string, frameIndex: number) => Promise<Detection[]>;
+  /** A detector model (`.onnx` with its manifest, or the manifest) to run on the frames instead of `det`. */
+  model?: string;
+}
+
+/** `eval mot --model M.onnx`: the project's detector on every frame, then the same tracker and scoring. */
+export async function evalMotWithModel(opts: EvalMotOptions & { model: string }, io: CliIo): Promise<number> {
+  let detector: Detector;
+  try {
+    detector = await Detector.load(opts.model);
+  } catch (err) {
+    io.err(`error: ${describeError(err)}`);
+    return EXIT_BAD_INPUT;
+  }
+  io.err(`detector ${detector.manifest.name} (${detector.manifest.family}, ${detector.manifest.input.width}×${detector.manifest.input.height})`);
+  try {
+    return await evalMot({ ...opts, detect: async (path) => [...(await detector.detect(readImageFile(path)))] }, io);
+  } finally {
+    await detector.release();
+  }
 }
 
 function checkFrames(rows: readonly MotRow[], file: string, images: ReadonlySet<number>, dir: string): void {
@@ -36,6 +57,7 @@ function fixed(n: number, digits = 3): string {
  * gaps in the numbering are dropped frames to the tracker.
  */
 export async function evalMot(opts: EvalMotOptions, io: CliIo): Promise<number> {
+  if (opts.model !== undefined && opts.detect === undefined) return evalMotWithModel({ ...opts, model: opts.model }, io);
   if (opts.fps !== undefined && !(Number.isFinite(opts.fps) && opts.fps > 0)) {
     io.err(`error: --fps must be a number > 0, got ${opts.fps}`);
     return EXIT_BAD_INPUT;

@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import type { StoreConfig } from '../../../device-config/schema.js';
+import { calibrationFromFile, type CameraCalibration } from '../../../calibration/camera-homography.js';
+import { describeError } from '../errors.js';
 import type { HealthReport } from '../admin/health-report.js';
 import { Agent } from '../agent.js';
 import { VirtualClock } from '../clock.js';
@@ -87,8 +89,17 @@ async function replayRecording(options: ReplayOptions): Promise<ReplaySummary> {
     else problems.push(`RFID reader ${reader.id}: no capture of ${reader.device} in the recording; it is left out`);
   }
   const video = new Map<string, RecordedVideo>(recording.video.map((v) => [v.camera, { video: v.path, framesFile: v.framesPath }]));
+  const cameraCalibrations = new Map<string, CameraCalibration>();
+  for (const [camera, file] of Object.entries(recording.manifest.calibration.cameras)) {
+    const path = join(recording.dir, file);
+    try {
+      cameraCalibrations.set(camera, calibrationFromFile(path, camera));
+    } catch (err) {
+      problems.push(`${describeError(err)}; camera ${camera}'s tracks stay in image pixels`);
+    }
+  }
   const endedAt = recording.manifest.endedAt ?? recording.manifest.startedAt;
-  return run(options, config, recording.manifest.startedAt, endedAt, problems, { video, calibrationSeed: recording.scalesCalibration, format: 'edge-agent' });
+  return run(options, config, recording.manifest.startedAt, endedAt, problems, { video, calibrationSeed: recording.scalesCalibration, cameraCalibrations, format: 'edge-agent' });
 }
 
 async function replayAutoCheckout(options: ReplayOptions, catalogFile: string): Promise<ReplaySummary> {
@@ -127,6 +138,7 @@ async function run(
     format: ReplaySummary['format'];
     video?: Map<string, RecordedVideo>;
     calibrationSeed?: string | undefined;
+    cameraCalibrations?: ReadonlyMap<string, CameraCalibration>;
     external?: (agent: Agent, scheduler: ReplayScheduler) => void;
   },
 ): Promise<ReplaySummary> {
@@ -145,6 +157,7 @@ async function run(
     clock,
     replay: { scheduler, video: extra.video ?? new Map() },
     ...(extra.calibrationSeed ? { calibrationSeed: extra.calibrationSeed } : {}),
+    ...(extra.cameraCalibrations ? { cameraCalibrations: extra.cameraCalibrations } : {}),
     shelfInput: extra.external ? 'external' : 'devices',
   });
   const wallStart = performance.now();

@@ -17,9 +17,16 @@ export interface FrameDetector {
   detect(frame: FramePixels, region?: FrameRegion): Promise<readonly Detection[]>;
 }
 
+/** What the pipeline needs of a re-identification model: an appearance vector for a box. */
+export interface TrackAppearance {
+  embed(frame: FramePixels, box: BoxCorners): Promise<Float32Array>;
+}
+
 /** A camera track as the rest of the agent sees it: a copy, with its floor position when the camera is calibrated. */
 export interface CameraTrackView extends CameraTrack {
   floor: FloorPoint | undefined;
+  /** Latest appearance vector, when a re-identification model is configured. */
+  embedding?: Float32Array;
 }
 
 export interface CameraTracksUpdate {
@@ -44,6 +51,9 @@ export interface CameraVisionOptions {
   refreshMs: number;
   /** A moving area below this share of the frame is detected as a crop, at a finer scale. */
   cropBelowFraction?: number;
+  /** Appearance of confirmed tracks, refreshed every `appearanceRefreshMs` (default 2 s). */
+  appearance?: TrackAppearance | undefined;
+  appearanceRefreshMs?: number;
   onTracks: (update: CameraTracksUpdate) => void;
 }
 
@@ -54,15 +64,19 @@ export interface CameraVisionHealth {
   failedFrames: number;
   lastError: string | null;
   tracks: number;
-  stages: Record<'motion' | 'detect' | 'track' | 'total', ReturnType<StageTimer['summary']>>;
+  stages: Record<'motion' | 'detect' | 'track' | 'appearance' | 'total', ReturnType<StageTimer['summary']>>;
 }
 
 /** Extra margin around a moving area before cropping: arms and heads stick out of the blob. */
 const CROP_MARGIN = 0.25;
 const DEFAULT_CROP_BELOW = 0.35;
+/** Appearance is refreshed for at most this many tracks per frame, so a crowd cannot stall a camera. */
+const EMBEDS_PER_FRAME = 2;
+/** Boxes smaller than this (pixels a side) carry no usable appearance. */
+const MIN_EMBED_PX = 12;
 
 export class CameraVision {
-  readonly timers = { motion: new StageTimer(), detect: new StageTimer(), track: new StageTimer(), total: new StageTimer() };
+  readonly timers = { motion: new StageTimer(), detect: new StageTimer(), track: new StageTimer(), appearance: new StageTimer(), total: new StageTimer() };
   private frames = 0;
   private detectedFrames = 0;
   private croppedFrames = 0;
@@ -71,6 +85,7 @@ export class CameraVision {
   private lastDetectAt = -Infinity;
   private lastTrackCount = 0;
   private readonly moving: BoxCorners[] = [];
+  private readonly appearances = new Map<number, { embedding: Float32Array; at: number }>();
   private readonly region: FrameRegion = { x: 0, y: 0, width: 0, height: 0 };
   private static readonly NOTHING: readonly Detection[] = [];
 
@@ -111,11 +126,19 @@ export class CameraVision {
         if (region) this.croppedFrames++;
         if (!region) this.lastDetectAt = frame.at;
       }
-      release();
+      if (!this.options.appearance) release();
       const t = performance.now();
       const tracks = tracker.update({ at: frame.at, detections, detected: detect, ...(moving ? { moving } : {}) });
       const views = this.views(tracks);
       this.timers.track.add(performance.now() - t);
+      if (this.options.appearance) {
+        if (detect) await this.refreshAppearance(frame, views);
+        release();
+        for (const v of views) {
+          const known = this.appearances.get(v.id);
+          if (known) v.embedding = known.embedding;
+        }
+      }
       this.lastTrackCount = views.length;
       this.timers.total.add(performance.now() - started);
       this.options.onTracks({ camera: this.options.camera, at: frame.at, seq: frame.seq, detected: detect, tracks: views });
@@ -139,6 +162,7 @@ export class CameraVision {
         motion: this.timers.motion.summary(),
         detect: this.timers.detect.summary(),
         track: this.timers.track.summary(),
+        appearance: this.timers.appearance.summary(),
         total: this.timers.total.summary(),
       },
     };
@@ -178,6 +202,25 @@ export class CameraVision {
     out.length = 0;
     for (const r of regions) out.push({ x1: r.x, y1: r.y, x2: r.x + r.width, y2: r.y + r.height });
     return out;
+  }
+
+  /** Embeds the confirmed tracks matched on this frame whose appearance is missing or oldest. */
+  private async refreshAppearance(frame: CameraFrame, views: readonly CameraTrackView[]): Promise<void> {
+    const refreshMs = this.options.appearanceRefreshMs ?? 2000;
+    const live = new Set<number>();
+    for (const v of views) live.add(v.id);
+    for (const id of this.appearances.keys()) if (!live.has(id)) this.appearances.delete(id);
+    const due = views
+      .filter((v) => v.state === 'confirmed' && v.lastSeenAt === frame.at && v.box.x2 - v.box.x1 >= MIN_EMBED_PX && v.box.y2 - v.box.y1 >= MIN_EMBED_PX)
+      .filter((v) => frame.at - (this.appearances.get(v.id)?.at ?? -Infinity) >= refreshMs)
+      .sort((a, b) => (this.appearances.get(a.id)?.at ?? -Infinity) - (this.appearances.get(b.id)?.at ?? -Infinity))
+      .slice(0, EMBEDS_PER_FRAME);
+    for (const v of due) {
+      const t = performance.now();
+      const embedding = await this.options.appearance!.embed(frame, v.box);
+      this.timers.appearance.add(performance.now() - t);
+      this.appearances.set(v.id, { embedding, at: frame.at });
+    }
   }
 
   private views(tracks: readonly CameraTrack[]): CameraTrackView[] {

@@ -11,6 +11,11 @@ let cv: Cv | undefined;
  * compiled binding directly.
  */
 export function opencv(): Cv {
-  cv ??= createRequire(import.meta.url)('@u4/opencv4nodejs') as Cv;
+  if (cv) return cv;
+  const require = createRequire(import.meta.url);
+  // Its loader logs build settings to stdout, where commands print their JSON result.
+  const fromBinding = createRequire(require.resolve('@u4/opencv4nodejs'));
+  (fromBinding('@u4/opencv-build') as { Log: { silence: boolean } }).Log.silence = true;
+  cv = require('@u4/opencv4nodejs') as Cv;
   return cv;
 }
