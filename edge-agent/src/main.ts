@@ -138,8 +138,23 @@ export function buildCli(io: CliIo, setExit: (code: number) => void): Command {
   program
     .command('bench')
     .description('measure performance figures (markdown on stderr, JSON on the last line)')
-    .argument('[names...]', 'benchmarks to run: shelf (default: all)')
-    .action(async (names: string[]) => setExit(await bench(names, io)));
+    .argument('[names...]', 'benchmarks to run: shelf, vision (default: all)')
+    .option('--video <file>', 'vision: a recorded 640×360 video (default: PETS 2009 from ../shared, else a simulated store)')
+    .option('--model <file...>', 'vision: detector models (default: the reference detectors in ../shared/models)')
+    .option('--frames <n>', 'vision: frames through the pipeline per model', Number)
+    .option('--seconds <s>', 'vision: seconds of the sustained multi-camera run per model', Number)
+    .action(async (names: string[], opts: { video?: string; model?: string[]; frames?: number; seconds?: number }) =>
+      setExit(
+        await bench(names, io, {
+          vision: {
+            ...(opts.video ? { video: opts.video } : {}),
+            ...(opts.model ? { models: opts.model } : {}),
+            ...(opts.frames ? { frames: opts.frames } : {}),
+            ...(opts.seconds ? { sustainSeconds: opts.seconds } : {}),
+          },
+        }),
+      ),
+    );
 
   program
     .command('replay')

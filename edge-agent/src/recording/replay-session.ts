@@ -41,6 +41,8 @@ export interface ReplayOptions {
   version: string;
   /** Replays an AutoCheckout export (CSV per plate) with this catalogue instead of a recording. */
   autocheckoutCatalog?: string;
+  /** Called with the agent before it starts, e.g. to listen to its bus. */
+  onAgent?: (agent: Agent) => void;
 }
 
 export interface ReplaySummary {
@@ -160,6 +162,7 @@ async function run(
     ...(extra.cameraCalibrations ? { cameraCalibrations: extra.cameraCalibrations } : {}),
     shelfInput: extra.external ? 'external' : 'devices',
   });
+  options.onAgent?.(agent);
   const wallStart = performance.now();
   await agent.start();
   extra.external?.(agent, scheduler);

@@ -83,6 +83,11 @@ class SharedEmbedder implements TrackAppearance {
   }
 }
 
+/** A detector several cameras can call at once: their frames take turns. */
+export function sharedDetector(detector: Detector): FrameDetector {
+  return new SharedDetector(detector);
+}
+
 export function tracksPeople(camera: CameraConfig, config: StoreConfig): boolean {
   if (!config.vision.detector) return false;
   return camera.track ?? camera.role !== 'shelf';

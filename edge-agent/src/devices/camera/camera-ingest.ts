@@ -47,6 +47,8 @@ export interface CameraIngestHealth extends ComponentHealth {
   restarts: number;
   /** Frames per second arriving over the last few seconds. */
   fps: number;
+  /** Mean main-thread time spent copying ffmpeg's output into frame buffers, per frame. */
+  copyMsPerFrame: number;
   lastFrameAt: number | null;
   lastError: string | null;
   pid: number | null;
@@ -85,6 +87,7 @@ export class CameraIngest implements Component {
   private offlineReason = 'not started';
   private readonly arrivals = new Float64Array(FPS_RING);
   private readonly counts = { frames: 0, delivered: 0, dropped: 0, poolExhausted: 0, consumerErrors: 0, restarts: 0 };
+  private copyMs = 0;
   private lastFrameAt: number | undefined;
   private lastError: string | undefined;
   private runError: string | undefined;
@@ -141,6 +144,7 @@ export class CameraIngest implements Component {
       online,
       ...this.counts,
       fps: this.measuredFps(),
+      copyMsPerFrame: this.counts.frames === 0 ? 0 : Math.round((this.copyMs / this.counts.frames) * 1000) / 1000,
       lastFrameAt: this.lastFrameAt ?? null,
       lastError: this.lastError ?? null,
       pid: this.child?.pid ?? null,
@@ -222,6 +226,7 @@ export class CameraIngest implements Component {
 
   /** Hot path: copies stdout bytes into whole frames; a chunk may end or start mid-frame. */
   private take(chunk: Buffer): void {
+    let started = performance.now();
     let offset = 0;
     while (offset < chunk.length) {
       if (this.filled === 0) this.filling = this.pool!.acquire();
@@ -231,9 +236,12 @@ export class CameraIngest implements Component {
       offset += n;
       if (this.filled === this.frameBytes) {
         this.filled = 0;
+        this.copyMs += performance.now() - started;
         this.frameArrived();
+        started = performance.now();
       }
     }
+    this.copyMs += performance.now() - started;
   }
 
   private frameArrived(): void {

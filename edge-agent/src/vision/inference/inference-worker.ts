@@ -41,6 +41,8 @@ export class InferenceWorker {
   private generation = 0;
   private nextJob = 1;
   private readonly pending = new Map<number, Pending>();
+  /** Replies still awaited, so close() can let them arrive first. */
+  private readonly calls = new Set<Promise<FromWorker>>();
   private readonly sessions = new Map<RemoteSession, { generation: number; id: number }>();
   private closed = false;
   restarts = 0;
@@ -82,10 +84,21 @@ export class InferenceWorker {
 
   async close(): Promise<void> {
     this.closed = true;
+    // Stopping the thread inside onnxruntime's session.run aborts the whole process (the binding
+    // throws a C++ exception nobody catches), so the calls in flight are answered first.
+    await Promise.allSettled([...this.calls]);
     const worker = this.worker;
     this.worker = undefined;
     if (worker) await worker.terminate();
     this.failAll(new Error('inference worker closed'));
+  }
+
+  /**
+   * @internal For tests: ends the thread as a crash would; calls posted to it fail and the next
+   * call starts a new worker. Only while no session.run executes in it (see close()).
+   */
+  async terminateThread(): Promise<void> {
+    await this.worker?.terminate();
   }
 
   get inFlight(): number {
@@ -96,7 +109,7 @@ export class InferenceWorker {
     if (this.closed) return Promise.reject(new Error('inference worker closed'));
     const worker = this.spawnIfNeeded();
     const job = this.nextJob++;
-    return new Promise<FromWorker>((resolve, reject) => {
+    const reply = new Promise<FromWorker>((resolve, reject) => {
       this.pending.set(job, { resolve, reject });
       if (this.pending.size === 1) worker.ref();
       try {
@@ -106,6 +119,10 @@ export class InferenceWorker {
         reject(err instanceof Error ? err : new Error(String(err)));
       }
     });
+    this.calls.add(reply);
+    const settled = (): void => void this.calls.delete(reply);
+    reply.then(settled, settled);
+    return reply;
   }
 
   private spawnIfNeeded(): Worker {
