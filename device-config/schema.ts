@@ -312,7 +312,7 @@ export const VisionSection = Type.Object(
     ),
     tracker: Type.Object(
       {
-        birthFrames: Type.Integer({ minimum: 1, maximum: 30, default: 3, description: 'frames a person must be seen on before the track counts' }),
+        birthFrames: Type.Integer({ minimum: 1, maximum: 30, default: 2, description: 'frames a person must be seen on before the track counts' }),
         lostBufferSeconds: Type.Number({ exclusiveMinimum: 0, maximum: 60, default: 2, description: 'how long an unseen track waits to be found again' }),
       },
       { additionalProperties: false, default: {} },

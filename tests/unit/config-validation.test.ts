@@ -107,6 +107,27 @@ describe('store configuration', () => {
     expect(result.warnings).toEqual([{ path: `/rfid/readers/${gateReader}/powerDbm`, message: 'ignored: an ascii-line reader keeps its own settings' }]);
   });
 
+  it('needs a detector for tracked cameras and warns about tracked cameras without a floor calibration', () => {
+    const raw = demoRaw();
+    raw['cameras'][0]['track'] = true;
+    expect(errorsOf(raw)).toEqual([{ path: '/cameras/0/track', message: 'tracking people needs a person detector in /vision/detector' }]);
+
+    const withDetector = demoRaw();
+    withDetector['vision'] = { detector: { model: 'models/people.onnx' } };
+    withDetector['cameras'][1]['calibration'] = 'calibration/cam-overhead-2.json';
+    const result = validateConfig(withDetector);
+    expect(result.ok).toBe(true);
+    // Overhead cameras track by default once there is a detector; the shelf camera does not.
+    expect(result.warnings.filter((w) => w.path.startsWith('/cameras'))).toEqual([
+      { path: '/cameras/0/calibration', message: "without a floor calibration this camera's tracks stay in image pixels and never reach the store floor" },
+    ]);
+    if (result.ok) expect(result.config.vision).toMatchObject({ detector: { threads: 1 }, motion: { gate: true, refreshSeconds: 5 }, tracker: { birthFrames: 2, lostBufferSeconds: 2 } });
+
+    const badModel = demoRaw();
+    badModel['vision'] = { detector: { model: 'people.pt' } };
+    expect(errorsOf(badModel).map((e) => e.path)).toEqual(['/vision/detector/model']);
+  });
+
   it('explains enum and pattern errors with the allowed values', () => {
     const raw = demoRaw();
     raw['cameras'][0]['role'] = 'ceiling';

@@ -84,6 +84,8 @@ export class CameraVision {
   private lastError: string | undefined;
   private lastDetectAt = -Infinity;
   private lastTrackCount = 0;
+  /** Whether the gate saw movement on the previous frame. */
+  private sceneMoving = true;
   private readonly moving: BoxCorners[] = [];
   private readonly appearances = new Map<number, { embedding: Float32Array; at: number }>();
   private readonly region: FrameRegion = { x: 0, y: 0, width: 0, height: 0 };
@@ -104,27 +106,39 @@ export class CameraVision {
     };
     try {
       const { motion, detector, tracker } = this.options;
-      let result: ReturnType<MotionGate['update']> | undefined;
-      if (motion) {
-        const t = performance.now();
-        result = motion.update(frame);
-        this.timers.motion.add(performance.now() - t);
-      }
       const refresh = frame.at - this.lastDetectAt >= this.options.refreshMs;
-      const detect = !result || result.moved || refresh;
+      let result: ReturnType<MotionGate['update']> | undefined;
+      let detect: boolean;
+      let region: FrameRegion | undefined;
       let detections = CameraVision.NOTHING;
       let moving: BoxCorners[] | undefined;
+      let pending: Promise<readonly Detection[]> | undefined;
+      let detectStarted = 0;
+      if (motion && !this.sceneMoving && !refresh) {
+        // A still scene: the gate decides whether the detector runs at all, and where.
+        result = this.gate(motion, frame);
+        detect = result.moved;
+        if (detect && !result.warmingUp) region = this.cropFor(result.regions, frame);
+      } else {
+        // Things were moving on the last frame (or a periodic look is due): detect on the whole
+        // frame at once and run the gate while the worker infers, so its cost hides behind inference.
+        detect = true;
+        detectStarted = performance.now();
+        pending = detector.detect(frame);
+        if (motion) result = this.gate(motion, frame);
+      }
+      if (result) this.sceneMoving = result.moved;
       if (detect) {
-        const t = performance.now();
-        // A periodic look covers the whole frame and lets unseen tracks age; otherwise only
-        // where things moved, holding the tracks that lie elsewhere.
-        const region = result && result.moved && !result.warmingUp && !refresh ? this.cropFor(result.regions, frame) : undefined;
         if (result && result.moved && !refresh) moving = this.movingBoxes(result.regions);
-        detections = await detector.detect(frame, region);
-        this.timers.detect.add(performance.now() - t);
+        if (!pending) {
+          detectStarted = performance.now();
+          pending = detector.detect(frame, region);
+        }
+        detections = await pending;
+        this.timers.detect.add(performance.now() - detectStarted);
         this.detectedFrames++;
         if (region) this.croppedFrames++;
-        if (!region) this.lastDetectAt = frame.at;
+        else this.lastDetectAt = frame.at;
       }
       if (!this.options.appearance) release();
       const t = performance.now();
@@ -166,6 +180,13 @@ export class CameraVision {
         total: this.timers.total.summary(),
       },
     };
+  }
+
+  private gate(motion: MotionGate, frame: CameraFrame): ReturnType<MotionGate['update']> {
+    const t = performance.now();
+    const result = motion.update(frame);
+    this.timers.motion.add(performance.now() - t);
+    return result;
   }
 
   /** The bounding box of the moving regions with a margin, or undefined when it is most of the frame anyway. */

@@ -17,5 +17,8 @@ export function opencv(): Cv {
   const fromBinding = createRequire(require.resolve('@u4/opencv4nodejs'));
   (fromBinding('@u4/opencv-build') as { Log: { silence: boolean } }).Log.silence = true;
   cv = require('@u4/opencv4nodejs') as Cv;
+  // The frames are small and the other cores belong to inference and ffmpeg: OpenCV's own thread
+  // pool would only contend with them (measured: the worker's round trip doubled).
+  cv.setNumThreads(1);
   return cv;
 }

@@ -56,13 +56,24 @@ export interface VisionHealth extends ComponentHealth {
   shoppers: number;
 }
 
-/** Cameras take turns on the one detector and embedder: inference runs one frame at a time anyway. */
+/**
+ * Cameras take turns on the one detector and embedder: inference runs one frame at a time anyway.
+ * A turn that finds nobody waiting starts at once, synchronously, so the caller can do other work
+ * (the motion gate) while the worker infers.
+ */
 class Turns {
-  private queue: Promise<unknown> = Promise.resolve();
+  private tail: Promise<unknown> | undefined;
 
   take<T>(work: () => Promise<T>): Promise<T> {
-    const turn = this.queue.then(work);
-    this.queue = turn.catch(() => undefined);
+    const turn = this.tail ? this.tail.then(work) : work();
+    const settled = turn.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.tail = settled;
+    void settled.then(() => {
+      if (this.tail === settled) this.tail = undefined;
+    });
     return turn;
   }
 }

@@ -69,7 +69,9 @@ export class InferenceWorker {
 
   /** @internal */
   async run(session: RemoteSession, inputName: string, input: TensorData, outputs: readonly string[]): Promise<InferenceResult> {
-    const { id } = await this.ensureLoaded(session);
+    // Posted before the first await when the session is loaded: the caller may work on while the worker infers.
+    const known = this.sessions.get(session);
+    const id = known && known.generation === this.generation && this.worker ? known.id : (await this.ensureLoaded(session)).id;
     const reply = await this.call({ type: 'run', job: 0, session: id, inputName, input, outputs }, [input.data.buffer as ArrayBuffer]);
     if (reply.type !== 'ran') throw new Error('inference worker answered a run with ' + reply.type);
     return { input: reply.input, outputs: reply.outputs, runMs: reply.runMs };
