@@ -3,7 +3,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
+import { CAMERA_CALIBRATION_VERSION, solveFloorHomography, writeCameraCalibration } from '../../calibration/camera-homography.js';
 import { CLI, lastJsonLine, runCli } from '../support/cli.js';
+import { demoRaw } from '../support/demo-config.js';
 import { useTempDirs } from '../support/temp-dir.js';
 
 const tempDir = useTempDirs();
@@ -24,8 +26,23 @@ describe('edge-agent record', { timeout: 120_000 }, () => {
       });
       const mapFile = join(dir, 'devices.json');
       writeFileSync(mapFile, map);
+      // The west overhead camera has a floor calibration on this box; the recording must carry it.
+      const calibrationFile = join(dir, 'cam-overhead-1.json');
+      const marks: [number, number, number, number][] = [[40, 40, 1, 1], [600, 40, 8, 1], [600, 320, 8, 6], [40, 320, 1, 6], [320, 180, 4.5, 3.5]];
+      writeCameraCalibration(calibrationFile, {
+        ...solveFloorHomography(marks.map(([u, v, x, y]) => ({ image: [u, v], floor: [x, y] }))),
+        version: CAMERA_CALIBRATION_VERSION,
+        camera: 'cam-overhead-1',
+        imageSize: { width: 640, height: 360 },
+        createdAt: new Date().toISOString(),
+        operator: 'test',
+      });
+      const store = demoRaw();
+      store['cameras'][0]['calibration'] = calibrationFile;
+      const configFile = join(dir, 'store.json');
+      writeFileSync(configFile, JSON.stringify(store));
       const rec = join(dir, 'rec');
-      const recorded = await runCli(['record', '--sim-map', mapFile, '--minutes', '0.4', '--out', rec]);
+      const recorded = await runCli(['record', '--config', configFile, '--sim-map', mapFile, '--minutes', '0.4', '--out', rec]);
       expect(recorded.code).toBe(0);
       const summary = lastJsonLine(recorded.stdout);
       // Shelf controllers and the shelf RFID readers (told to poll) stream all the time, and the
@@ -48,6 +65,8 @@ describe('edge-agent record', { timeout: 120_000 }, () => {
       const manifest = JSON.parse(readFileSync(join(rec, 'manifest.json'), 'utf8')) as Record<string, any>;
       expect(manifest['createdBy']).toMatch(/^edge-agent record /);
       expect(manifest['endedAt']).toBeGreaterThan(manifest['startedAt']);
+      const recordedCalibration = manifest['calibration']['cameras']['cam-overhead-1'] as string;
+      expect(JSON.parse(readFileSync(join(rec, recordedCalibration), 'utf8'))).toEqual(JSON.parse(readFileSync(calibrationFile, 'utf8')));
 
       // The recording replays through the same adapters; the simulator's calibration is not in it,
       // so the plates are uncalibrated and reported, but gates and cameras are all there.

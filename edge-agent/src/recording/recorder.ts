@@ -3,6 +3,8 @@
  * device's bytes as they arrive, every camera through the same ffmpeg ingest the agent uses,
  * encoded at its detect size — so a problem seen in the store can be replayed at the desk.
  */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { RfidReaderConfig, StoreConfig } from '../../../device-config/schema.js';
 import { R200_DEFAULT_REGION } from '../devices/rfid/rfid-reader-adapter.js';
 import { encodeSetPower, encodeSetRegion, encodeStartPolling } from '../devices/rfid/r200-protocol.js';
@@ -42,6 +44,16 @@ export async function record(options: RecordOptions): Promise<RecordSummary> {
   const startedAt = clock.now();
   const writer = new RecordingWriter(options.out, { store: config, startedAt, createdBy: options.createdBy, createdAt: new Date(startedAt).toISOString() });
   if (options.calibration) writer.calibration('scales', options.calibration);
+  // The cameras' floor calibrations travel with the recording, so a replay projects onto the floor too.
+  for (const camera of config.cameras) {
+    if (!camera.calibration) continue;
+    const file = resolve(camera.calibration);
+    try {
+      writer.calibration({ camera: camera.id }, JSON.parse(readFileSync(file, 'utf8')));
+    } catch (err) {
+      log.warn({ camera: camera.id, file, err }, 'camera calibration not recorded; the replay keeps this camera in image pixels');
+    }
+  }
   const ctx = { clock, ...(options.resolveSim ? { resolveSim: options.resolveSim } : {}) };
   const bytes: Record<string, number> = {};
 
