@@ -328,6 +328,33 @@ export const VisionSection = Type.Object(
   { additionalProperties: false, default: {} },
 );
 
+const EpcPrefix = Type.String({ pattern: '^[0-9A-Fa-f]{1,24}$', description: 'hex EPC prefix' });
+
+export const AnalyticsSection = Type.Object(
+  {
+    zones: Type.Object(
+      {
+        enterObservations: Type.Integer({ minimum: 1, maximum: 50, default: 3, description: 'consecutive observations inside a zone before a visit starts' }),
+        exitSeconds: Type.Number({ exclusiveMinimum: 0, maximum: 120, default: 2, description: 'seconds outside a zone before a visit ends: a missed detection never splits a visit' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    lingeringSeconds: Type.Number({ exclusiveMinimum: 0, maximum: 3600, default: 20, description: 'a shopper in a shelf-front zone this long without a pick is lingering (an event for screens)' }),
+    pickReachM: Type.Number({ exclusiveMinimum: 0, maximum: 5, default: 1.5, description: 'a pick is credited to the nearest shopper within this distance of the shelf front' }),
+    heatmap: Type.Object(
+      {
+        cellM: Type.Number({ minimum: 0.05, maximum: 5, default: 0.25, description: 'side of a heatmap floor cell, metres' }),
+        sampleSeconds: Type.Number({ minimum: 0.05, maximum: 5, default: 0.2, description: 'each shopper counts once per cell per this interval' }),
+        stationaryRadiusM: Type.Number({ exclusiveMinimum: 0, maximum: 5, default: 0.5, description: 'a "shopper" that stays within this radius…' }),
+        stationarySeconds: Type.Number({ exclusiveMinimum: 0, maximum: 86_400, default: 300, description: '…for this long is an object (mannequin, broom): that stretch does not count' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    staffBadges: Type.Array(EpcPrefix, { default: [], description: 'EPC prefixes of staff badge tags: a shopper track next to a badge read is staff and never counted' }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
 /** Days each class of facts is kept on the box; the retention job deletes older rows. */
 export const RetentionSection = Type.Object(
   {
@@ -357,6 +384,7 @@ export const StoreConfigSchema = Type.Object(
     gates: Type.Array(Gate, { default: [] }),
     zones: Type.Array(Zone, { default: [] }),
     screens: Type.Array(Screen, { default: [] }),
+    analytics: AnalyticsSection,
     mqtt: MqttSection,
     retention: RetentionSection,
   },
@@ -374,6 +402,7 @@ export type RfidReaderConfig = Type.Static<typeof RfidReader>;
 export type GateConfig = Type.Static<typeof Gate>;
 export type ZoneConfig = Type.Static<typeof Zone>;
 export type ScreenConfig = Type.Static<typeof Screen>;
+export type AnalyticsConfig = Type.Static<typeof AnalyticsSection>;
 export type MqttConfig = Type.Static<typeof MqttSection>;
 export type RetentionConfig = Type.Static<typeof RetentionSection>;
 export type DataClass = Exclude<keyof RetentionConfig, 'intervalMinutes'> extends `${infer C}Days` ? C : never;

@@ -6,6 +6,7 @@
  *   shelf/     calibration, grams, weight events and the products that explain them
  *   rfid/      tags on shelves and through the exit gate, billing outcomes
  *   vision/    motion gate, people detection (onnxruntime worker), tracking, floor coordinates
+ *   analytics/ zones, dwell, lingering, heatmaps and footfall from the shoppers on the floor
  *   db/        SQLite connection, migrations, repositories, retention
  *   admin/     the fastify admin app (/healthz, later the staff pages)
  *   config/    loading the store configuration (schema in ../../device-config)
@@ -34,6 +35,7 @@ import type { ShelfGramsSink } from './shelf/shelf-tick.js';
 import { StoreLayout } from './sim/store-layout.js';
 import type { CameraCalibration } from '../../calibration/camera-homography.js';
 import { VisionService } from './vision/vision-service.js';
+import { AnalyticsService } from './analytics/analytics-service.js';
 
 export interface AgentOptions {
   config: StoreConfig;
@@ -71,6 +73,7 @@ export class Agent {
   /** Every consumer of calibrated shelf grams; shelf controllers feed it through their calibration. */
   readonly gramsSink: ShelfGramsSink;
   readonly problems: DeviceProblem[] = [];
+  readonly analytics: AnalyticsService;
   private readonly log: Logger;
   private readonly clock: () => number;
   private stopping: Promise<string[]> | undefined;
@@ -95,6 +98,7 @@ export class Agent {
       log: log.child({ module: 'vision' }),
       ...(options.cameraCalibrations ? { calibrations: options.cameraCalibrations } : {}),
     });
+    this.analytics = new AnalyticsService({ config, database: this.database, bus: this.bus, log: log.child({ module: 'analytics' }) });
     const gramsConsumers: ShelfGramsSink[] = [this.shelfReadings.sink, shelfMonitor.sink];
     this.gramsSink = (tick) => {
       for (const consumer of gramsConsumers) consumer(tick);
@@ -123,7 +127,7 @@ export class Agent {
       log: log.child({ module: 'admin' }),
       health: () => this.health(),
     });
-    this.lifecycle = new Lifecycle([this.database, this.runRecorder, retention, calibration, shelfMonitor, rfidMonitor, vision, ...devices, this.admin], this.log);
+    this.lifecycle = new Lifecycle([this.database, this.runRecorder, retention, calibration, shelfMonitor, rfidMonitor, vision, this.analytics, ...devices, this.admin], this.log);
   }
 
   get config(): StoreConfig {

@@ -8,6 +8,7 @@ import type { TagObservation, TagPassage } from './rfid/rfid-facts.js';
 import type { WeightEvent } from './shelf/weight-event.js';
 import type { CameraTracksUpdate } from './vision/camera-vision.js';
 import type { VisionShoppers } from './vision/vision-service.js';
+import type { DwellStarted, Lingering, PickCredit, StaffReason, StoreVisit, ZoneVisit } from './analytics/floor-analytics.js';
 
 /**
  * Every event on the bus, by name. A payload type is declared once here (or imported from the
@@ -32,6 +33,18 @@ export interface BusEvents {
   'vision.camera-tracks': CameraTracksUpdate;
   /** Shoppers on the store floor, merged over the cameras, after a camera's frame (observations, not stored). */
   'vision.shoppers': VisionShoppers;
+  /** A shopper's visit to a zone has started (after the enter inertia). */
+  'analytics.dwell-started': DwellStarted;
+  /** A shopper has stood in a shelf-front zone for a while without a pick: a cue for the screen. */
+  'analytics.lingering': Lingering;
+  /** A pick from a shelf credited to the shopper standing at it. */
+  'analytics.pick': PickCredit;
+  /** A zone visit has ended, after it is stored. */
+  'analytics.zone-visit': ZoneVisit & { id: number };
+  /** A shopper's time on the floor has ended, after it is stored. */
+  'analytics.store-visit': StoreVisit & { id: number };
+  /** A shopper track turned out to be staff: its analytics are withdrawn. */
+  'analytics.staff': { shopper: string; reason: StaffReason; at: number };
 }
 
 export type BusEventName = keyof BusEvents;

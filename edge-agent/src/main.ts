@@ -9,7 +9,7 @@ import { EXIT_BAD_INPUT, EXIT_FAILURE, processIo, type CliIo } from './cli/outpu
 import { runDemo } from './cli/demo.js';
 import { replayCommand, type ReplayCliOptions } from './cli/replay.js';
 import { bench } from './cli/bench.js';
-import { evalRfid, evalShelf } from './cli/eval.js';
+import { evalAnalytics, evalRfid, evalShelf, type EvalAnalyticsOptions } from './cli/eval.js';
 import { evalMot } from './cli/eval-mot.js';
 import { recordCommand, type RecordCliOptions } from './cli/record.js';
 import { calibrateScale, type CalibrateScaleOptions } from './cli/calibrate.js';
@@ -124,6 +124,16 @@ export function buildCli(io: CliIo, setExit: (code: number) => void): Command {
     .requiredOption('--recording <dir>', 'recording with truth/rfid-passages.jsonl')
     .option('--data-dir <dir>', 'empty directory for the replay database (default: a new temporary one)')
     .action(async (opts: { recording: string; dataDir?: string }) => setExit(await evalRfid(opts, io, createRootLogger({ level: 'warn' }))));
+
+  evaluate
+    .command('analytics')
+    .description("score zones, dwell, heatmap and pick credit on a simulated recording's true floor positions, with missed detections and noise added (JSON on the last line)")
+    .requiredOption('--recording <dir>', 'recording with truth/tracks.jsonl and truth/dwell.jsonl')
+    .option('--data-dir <dir>', 'empty directory for the database (default: a new temporary one)')
+    .option('--miss-rate <share>', 'share of observations dropped, each on its own', Number, 0.1)
+    .option('--noise-m <m>', 'position noise (standard deviation, metres)', Number, 0.1)
+    .option('--seed <n>', 'seed of the misses and the noise', integer, 1)
+    .action(async (opts: EvalAnalyticsOptions) => setExit(await evalAnalytics(opts, io, createRootLogger({ level: 'warn' }))));
 
   evaluate
     .command('mot')

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { agentVersion } from '../paths.js';
@@ -10,7 +11,8 @@ import BetterSqlite3 from 'better-sqlite3';
 import { DATABASE_FILE } from '../db/database.js';
 import { TagPassageRepository } from '../db/repositories/rfid.js';
 import { scoreGate } from '../rfid/rfid-scoring.js';
-import type { TruthTagPassage, TruthWeightEvent } from '../sim/ground-truth.js';
+import type { TruthGateEvent, TruthTagPassage, TruthTrackPoint, TruthVisit, TruthWeightEvent } from '../sim/ground-truth.js';
+import { evaluateAnalytics } from '../analytics/analytics-eval.js';
 import { EXIT_BAD_INPUT, EXIT_OK, printResult, type CliIo } from './output.js';
 
 /** Opens a recording and one of its ground-truth streams; a problem is reported and gives undefined. */
@@ -89,5 +91,53 @@ export async function evalRfid(options: { recording: string; dataDir?: string },
       `${score.repeatExitsBilled} of ${score.repeatExits} repeat exits billed`,
   );
   printResult(io, { ok: true, recording: summary.recording, recordedSeconds: summary.recordedSeconds, wallSeconds: summary.wallSeconds, ...score, problems: summary.problems });
+  return EXIT_OK;
+}
+
+export interface EvalAnalyticsOptions {
+  recording: string;
+  dataDir?: string;
+  missRate: number;
+  noiseM: number;
+  seed: number;
+}
+
+/**
+ * `edge-agent eval analytics --recording DIR`: the recording's true floor positions, with isolated
+ * missed detections and position noise added, through the analytics service; dwell, heatmap mass,
+ * pick credit and conversion scored against the truth.
+ */
+export async function evalAnalytics(options: EvalAnalyticsOptions, io: CliIo, log: Logger): Promise<number> {
+  if (!(options.missRate >= 0 && options.missRate < 1) || !(options.noiseM >= 0)) {
+    io.err('error: --miss-rate takes a share in [0, 1) and --noise-m a distance ≥ 0');
+    return EXIT_BAD_INPUT;
+  }
+  const tracks = recordingWithTruth<TruthTrackPoint>(options.recording, 'tracks', io);
+  const dwell = tracks && recordingWithTruth<TruthVisit>(options.recording, 'dwell', io);
+  const gates = dwell && recordingWithTruth<TruthGateEvent>(options.recording, 'gate-events', io);
+  const weights = gates && recordingWithTruth<TruthWeightEvent>(options.recording, 'weight-events', io);
+  if (!tracks || !dwell || !gates || !weights) return EXIT_BAD_INPUT;
+  if (tracks.truth.length === 0) {
+    io.err(`error: ${options.recording} has no shoppers on the floor in truth/tracks.jsonl`);
+    return EXIT_BAD_INPUT;
+  }
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'edge-eval-analytics-'));
+  const t0 = performance.now();
+  const score = await evaluateAnalytics(
+    tracks.recording.config,
+    { tracks: tracks.truth, dwell: dwell.truth, gateEvents: gates.truth, weightEvents: weights.truth },
+    { missRate: options.missRate, noiseM: options.noiseM, seed: options.seed, dataDir },
+    log,
+  );
+  const d = score.dwell;
+  io.err(
+    `dwell: ${(d.shareWithinOneSecond * 100).toFixed(2)} % of ${d.scored} visits within ±1 s (median error ${d.medianErrorSeconds} s, p95 ${d.p95ErrorSeconds} s); ` +
+      `${d.split} split, ${d.missed} missed, ${d.phantom} phantom, ${d.tooShort} true visits shorter than the enter inertia`,
+  );
+  io.err(
+    `heatmap: ${score.heatmap.measuredSeconds} s of ${score.heatmap.trueSeconds} true occupancy seconds (${(score.heatmap.relativeError * 100).toFixed(2)} %); ` +
+      `picks: ${score.picks.creditedToTheRightShopper} of ${score.picks.truth} credited to the right shopper; conversion ${score.conversion.measured} (truth ${score.conversion.truth})`,
+  );
+  printResult(io, { ok: true, recording: tracks.recording.dir, dataDir, wallSeconds: Math.round(performance.now() - t0) / 1000, missRate: options.missRate, noiseM: options.noiseM, ...score });
   return EXIT_OK;
 }

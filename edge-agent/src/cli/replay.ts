@@ -49,6 +49,11 @@ export async function replayCommand(dir: string, options: ReplayCliOptions, io: 
       `replayed ${summary.recordedSeconds} s of ${summary.recording} in ${summary.wallSeconds} s (${summary.speedup}× real time); ` +
         `facts ${summary.facts.sha256.slice(0, 12)} in ${summary.dataDir}`,
     );
+    const { footfall, topDwellZones } = summary.analytics;
+    io.err(
+      `footfall: ${footfall.entries} in, ${footfall.exits} out (by ${footfall.countedBy}), ${footfall.visits} visits on the floor, conversion ${footfall.conversion ?? '–'}; ` +
+        `top dwell: ${topDwellZones.map((z) => `${z.name} ${Math.round(z.dwellSeconds)} s over ${z.visits} visits`).join(', ') || 'none (no shoppers tracked on the floor)'}`,
+    );
     printResult(io, { ok: true, ...rest, weightEvents: weightEvents.length });
     return EXIT_OK;
   } catch (err) {

@@ -5,7 +5,7 @@ import type { Database } from 'better-sqlite3';
  * The tables holding facts: what a replay must reproduce byte for byte. Bookkeeping tables
  * (runs, calibrations, snapshots) are not facts: they record when and how, not what happened.
  */
-export const FACT_TABLES: readonly string[] = ['gate_events', 'weight_events', 'tag_events', 'tag_passages', 'alerts'];
+export const FACT_TABLES: readonly string[] = ['gate_events', 'weight_events', 'tag_events', 'tag_passages', 'alerts', 'zone_visits', 'store_visits'];
 
 export interface FactsDigest {
   sha256: string;

@@ -29,6 +29,12 @@ export const RETENTION_RULES: readonly RetentionRule[] = [
   // Passages decide billing: kept as long as receipts, so a serial number is never billed twice.
   { dataClass: 'receipts', table: 'tag_passages', timeColumn: 'at' },
   { dataClass: 'operations', table: 'alerts', timeColumn: 'state_at', keep: "state != 'resolved'" },
+  { dataClass: 'analytics', table: 'zone_visits', timeColumn: 'entered_at' },
+  { dataClass: 'analytics', table: 'store_visits', timeColumn: 'entered_at' },
+  { dataClass: 'analytics', table: 'staff_marks', timeColumn: 'at' },
+  { dataClass: 'analytics', table: 'heatmap_hourly', timeColumn: 'hour_start' },
+  { dataClass: 'analytics', table: 'dwell_hourly', timeColumn: 'hour_start' },
+  { dataClass: 'analytics', table: 'footfall_hourly', timeColumn: 'hour_start' },
 ];
 
 const DAY_MS = 86_400_000;

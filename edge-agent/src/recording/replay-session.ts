@@ -3,6 +3,7 @@
  * replace the devices they were recorded from, recorded video replaces the cameras, and one
  * scheduler interleaves everything by timestamp, so the same folder gives the same facts.
  */
+import { analyticsReport, type AnalyticsReport } from '../analytics/analytics-report.js';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -62,6 +63,8 @@ export interface ReplaySummary {
   autocheckout?: Omit<AutoCheckoutReplaySummary, 'plates'> & { plates: number };
   /** Every weight event the replay produced, in order. */
   weightEvents: WeightEvent[];
+  /** Footfall, top dwell zones and heatmap mass of the replayed time. */
+  analytics: AnalyticsReport;
 }
 
 export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
@@ -178,16 +181,18 @@ async function run(
   const db = new BetterSqlite3(join(dataDir, DATABASE_FILE), { readonly: true });
   let facts: FactsDigest;
   let weightEvents: WeightEvent[];
+  let analytics: AnalyticsReport;
   try {
     facts = factsDigest(db);
     weightEvents = new WeightEventRepository(db).all();
+    analytics = analyticsReport(db, config, startedAt, Math.max(progress.at, endedAt));
   } finally {
     db.close();
   }
   const reachedAt = Math.max(progress.at, endedAt);
   const devices: Record<string, unknown> = {};
   for (const [name, report] of Object.entries(health.components)) {
-    if (['database', 'agent-run', 'retention', 'calibration', 'admin'].includes(name)) continue;
+    if (['database', 'agent-run', 'retention', 'calibration', 'admin', 'analytics'].includes(name)) continue;
     const { counters, ...rest } = report as Record<string, unknown>;
     devices[name] = counters ?? rest;
   }
@@ -205,6 +210,7 @@ async function run(
     facts,
     problems: [...problems, ...agent.problems.map((p) => `${p.device}: ${p.message}`)],
     weightEvents,
+    analytics,
   };
 }
 

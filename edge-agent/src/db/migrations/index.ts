@@ -5,6 +5,7 @@ import { gateEvents } from './003-gate-events.js';
 import { plateCalibrations } from './004-plate-calibrations.js';
 import { weightEvents } from './005-weight-events.js';
 import { rfidAndAlerts } from './006-rfid-and-alerts.js';
+import { analytics } from './007-analytics.js';
 
 /** Every schema step, in order. Append only. */
-export const MIGRATIONS: readonly Migration[] = [agentRuns, configSnapshots, gateEvents, plateCalibrations, weightEvents, rfidAndAlerts];
+export const MIGRATIONS: readonly Migration[] = [agentRuns, configSnapshots, gateEvents, plateCalibrations, weightEvents, rfidAndAlerts, analytics];

@@ -1,0 +1,57 @@
+/**
+ * Hours of the store's own clock (its IANA time zone), as UTC millisecond ranges: hourly tables
+ * are bucketed by the hour a shopkeeper reads on the wall, which is not always a UTC hour.
+ */
+const HOUR_MS = 3_600_000;
+
+export class LocalHours {
+  private readonly format: Intl.DateTimeFormat;
+  private cachedStart = Number.NaN;
+
+  constructor(readonly timeZone: string) {
+    this.format = new Intl.DateTimeFormat('en-GB', {
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+    });
+  }
+
+  /** Start of the local hour holding `at` (ms since the epoch). */
+  startOf(at: number): number {
+    if (at >= this.cachedStart && at < this.cachedStart + HOUR_MS) return this.cachedStart;
+    const parts = this.parts(at);
+    const ms = ((at % 1000) + 1000) % 1000;
+    this.cachedStart = at - (parts.minute * 60 + parts.second) * 1000 - ms;
+    return this.cachedStart;
+  }
+
+  /** Every hour start from the hour of `from` up to the one holding `to` (inclusive). */
+  hoursBetween(from: number, to: number): number[] {
+    const hours: number[] = [];
+    for (let h = this.startOf(from); h <= to; h += HOUR_MS) hours.push(h);
+    return hours;
+  }
+
+  /** "2026-11-02 10:00" on the store's wall clock. */
+  label(hourStart: number): string {
+    const p = this.parts(hourStart);
+    return `${p.year}-${pad(p.month)}-${pad(p.day)} ${pad(p.hour)}:${pad(p.minute)}`;
+  }
+
+  private parts(at: number): Record<'year' | 'month' | 'day' | 'hour' | 'minute' | 'second', number> {
+    const out = { year: 0, month: 0, day: 0, hour: 0, minute: 0, second: 0 };
+    for (const part of this.format.formatToParts(at)) {
+      if (part.type in out) out[part.type as keyof typeof out] = Number(part.value);
+    }
+    return out;
+  }
+}
+
+export const HOUR = HOUR_MS;
+
+const pad = (n: number): string => String(n).padStart(2, '0');
