@@ -9,6 +9,7 @@ import { EXIT_BAD_INPUT, EXIT_FAILURE, processIo, type CliIo } from './cli/outpu
 import { runDemo } from './cli/demo.js';
 import { replayCommand, type ReplayCliOptions } from './cli/replay.js';
 import { bench } from './cli/bench.js';
+import { analyticsHeatmapCommand, analyticsReportCommand, markStaffCommand, type AnalyticsRangeOptions, type HeatmapCliOptions, type MarkStaffOptions } from './cli/analytics.js';
 import { evalAnalytics, evalRfid, evalShelf, type EvalAnalyticsOptions } from './cli/eval.js';
 import { evalMot } from './cli/eval-mot.js';
 import { recordCommand, type RecordCliOptions } from './cli/record.js';
@@ -108,6 +109,34 @@ export function buildCli(io: CliIo, setExit: (code: number) => void): Command {
     .option('--sim-map <file>', 'device map printed by a running `edge-agent sim --live`, to record the simulator')
     .option('--data-dir <dir>', 'data directory whose plate calibrations go into the recording')
     .action(async (opts: RecordCliOptions) => setExit(await recordCommand(opts, io, createRootLogger({ level: 'warn' }))));
+
+  const analytics = program.command('analytics').description('shopper analytics in the store database: reports, heatmaps, staff');
+  analytics
+    .command('report')
+    .description('footfall, conversion, visit durations and top dwell zones per hour (JSON on the last line)')
+    .option('-c, --config <file>', 'store configuration', DEMO_CONFIG())
+    .option('--data-dir <dir>', "data directory of the store database (default: the configuration's)")
+    .option('--from <iso>', 'start of the range (default: 24 hours before --to)')
+    .option('--to <iso>', 'end of the range (default: now)')
+    .action(async (opts: AnalyticsRangeOptions) => setExit(await analyticsReportCommand(opts, io, createRootLogger({ level: 'warn' }))));
+  analytics
+    .command('heatmap')
+    .description('occupancy heatmap of a time range as a PNG over the floor plan')
+    .requiredOption('--out <file>', 'PNG file to write')
+    .option('-c, --config <file>', 'store configuration', DEMO_CONFIG())
+    .option('--data-dir <dir>', "data directory of the store database (default: the configuration's)")
+    .option('--from <iso>', 'start of the range (default: 24 hours before --to)')
+    .option('--to <iso>', 'end of the range (default: now)')
+    .option('--pixels-per-metre <n>', 'image scale', Number)
+    .action(async (opts: HeatmapCliOptions) => setExit(await analyticsHeatmapCommand(opts, io, createRootLogger({ level: 'warn' }))));
+  analytics
+    .command('mark-staff')
+    .description('mark a shopper track as a member of staff: its visits stop counting (a running agent applies it within seconds)')
+    .argument('<shopper>', 'shopper track id')
+    .option('-c, --config <file>', 'store configuration', DEMO_CONFIG())
+    .option('--data-dir <dir>', "data directory of the store database (default: the configuration's)")
+    .option('--by <name>', 'who marks it (default: the login name)')
+    .action(async (shopper: string, opts: Omit<MarkStaffOptions, 'shopper'>) => setExit(await markStaffCommand({ ...opts, shopper }, io, createRootLogger({ level: 'warn' }))));
 
   const evaluate = program.command('eval').description('score the agent against ground truth');
   evaluate

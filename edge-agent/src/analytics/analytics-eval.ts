@@ -132,8 +132,13 @@ export async function evaluateAnalytics(config: StoreConfig, truth: AnalyticsTru
   }
   try {
     const db = database.handle;
-    const from = Math.min(...truth.tracks.map((p) => p.at));
-    const to = Math.max(...truth.tracks.map((p) => p.at)) + endAfterMs;
+    let from = Infinity;
+    let to = -Infinity;
+    for (const p of truth.tracks) {
+      if (p.at < from) from = p.at;
+      if (p.at > to) to = p.at;
+    }
+    to += endAfterMs;
     report = analyticsReport(db, config, from, to);
     stored = new AnalyticsRepository(db).zoneVisits(0, Number.MAX_SAFE_INTEGER).filter((v) => v.excluded === null);
     measuredSeconds = report.heatmap.occupancySeconds;

@@ -1,5 +1,6 @@
 import { cpus } from 'node:os';
 import { benchShelf } from '../bench/shelf-bench.js';
+import { benchAnalytics } from '../bench/analytics-bench.js';
 import { benchVision, type VisionBenchOptions } from '../bench/vision-bench.js';
 import { EXIT_BAD_INPUT, EXIT_OK, printResult, type CliIo } from './output.js';
 
@@ -32,6 +33,23 @@ const BENCHES = {
       rows: [
         [`shelf: ${r.plates} plates at 60 Hz, bytes → weight events`, `${(r.samplesPerSecond / 1e6).toFixed(2)} M samples/s on one core`, `${r.timesRealTime}× real time (target ≥ 100×)`],
         ['shelf: cost per plate sample', `${r.nsPerSample} ns`, `${r.events} events in ${r.simulatedSeconds} s simulated`],
+      ],
+    };
+  },
+  analytics: async () => {
+    const r = await benchAnalytics();
+    const rows = Object.entries(r.tableRows)
+      .map(([t, n]) => `${t} ${n}`)
+      .join(', ');
+    return {
+      result: r,
+      rows: [
+        [
+          `analytics: a day of simulated traffic (${r.shoppers} shoppers, ${r.simulatedHours} h, ${r.observations} floor observations)`,
+          `${r.wallSeconds} s to store visits and heat and rebuild the hourly tables (target < 5 s)`,
+          `${r.observationsPerSecond} observations/s, ${r.timesRealTime}× real time`,
+        ],
+        ['analytics: rows after the day', rows, `dwell within ±1 s ${pct(r.dwellWithinOneSecond)}, heatmap mass error ${pct(r.heatmapRelativeError)}`],
       ],
     };
   },
