@@ -71,6 +71,11 @@ function petsStore(dataDir: string, model: string): StoreConfig {
     rfid: { ...demo.rfid, readers: [] },
     gates: [],
     screens: [],
+    // The plaza in two halves, so the replay's analytics have zones to put dwell in.
+    zones: [
+      { id: 'plaza-west', name: 'Plaza west', type: 'aisle', polygon: [[0, 0], [10, 0], [10, 15], [0, 15]] },
+      { id: 'plaza-east', name: 'Plaza east', type: 'aisle', polygon: [[10, 0], [20, 0], [20, 15], [10, 15]] },
+    ],
     vision: { detector: { model } },
   };
   const checked = validateConfig(store);
@@ -255,6 +260,29 @@ describe.skipIf(skip)(`vision in the agent on a replayed PETS 2009 recording ${s
     expect(ids.size).toBeGreaterThanOrEqual(5);
     expect(ids.size).toBeLessThanOrEqual(s.trackIds);
     expect(vision.shoppers).toBe(shoppers.at(-1)!.tracks.length);
+
+    // Analytics on the same shoppers: one store visit per shopper seen, heat for the time each
+    // was seen (ticks of 0.2 s between first and last sighting), dwell in the plaza halves.
+    const seen = new Map<string, { first: number; last: number }>();
+    for (const m of shoppers) {
+      for (const t of m.tracks) {
+        if (t.sources.length === 0) continue;
+        const span = seen.get(t.id) ?? { first: t.at, last: t.at };
+        span.last = Math.max(span.last, t.at);
+        seen.set(t.id, span);
+      }
+    }
+    const seenSeconds = [...seen.values()].reduce((sum, v) => sum + (v.last - v.first) / 1000, 0);
+    const { analytics } = summary;
+    console.log(`analytics: ${analytics.footfall.visits} visits, ${analytics.heatmap.occupancySeconds} occupancy s (seen ${fixed(seenSeconds, 1)} s); top dwell ${analytics.topDwellZones.map((z) => `${z.zone} ${z.dwellSeconds} s / ${z.visits}`).join(', ')}`);
+    expect(analytics.footfall.countedBy).toBe('tracks');
+    expect(analytics.footfall.visits).toBe(seen.size);
+    expect(Math.abs(analytics.heatmap.occupancySeconds - seenSeconds)).toBeLessThanOrEqual(0.2 * seen.size + 0.001);
+    expect(analytics.topDwellZones.map((z) => z.zone).sort()).toEqual(['plaza-east', 'plaza-west']);
+    const dwellTotal = analytics.topDwellZones.reduce((sum, z) => sum + z.dwellSeconds, 0);
+    expect(dwellTotal).toBeGreaterThan(0.8 * seenSeconds);
+    expect(dwellTotal).toBeLessThanOrEqual(seenSeconds + 0.001);
+    expect(analytics.tableRows['store_visits']).toBe(seen.size);
 
     // The replay path is deterministic: the same recording gives the same tracks, to the bit.
     const second = await replayed(recording, tempDir());
