@@ -16,7 +16,9 @@ const truthLines = (rec: string, stream: string): Record<string, unknown>[] =>
 describe('shopper analytics on simulator ground truth', { timeout: 180_000 }, () => {
   it('measures dwell, heat, picks and footfall from true positions with missed detections and noise, and staff tools change what counts', async () => {
     const rec = join(tempDir(), 'rec');
-    expect((await runCli(['sim', '--seed', '41', '--minutes', '20', '--shoppers', '60', '--profile', 'busy', '--no-video', '--out', rec])).code).toBe(0);
+    // Busy, with members of staff walking out of the back room to the shelves and back.
+    const knobs = JSON.stringify({ staffWalks: 4 });
+    expect((await runCli(['sim', '--seed', '41', '--minutes', '20', '--shoppers', '60', '--profile', 'busy', '--no-video', '--knobs', knobs, '--out', rec])).code).toBe(0);
 
     // 10 % of observations missed (each on its own) and 0.1 m of position noise: what the vision
     // pipeline measured on real video (floor error median 0.10 m).
@@ -33,10 +35,12 @@ describe('shopper analytics on simulator ground truth', { timeout: 180_000 }, ()
     expect(Math.abs(score['heatmap'].relativeError)).toBeLessThanOrEqual(0.02);
     expect(score['picks'].creditedToTheRightShopper).toBeGreaterThanOrEqual(0.75 * score['picks'].truth);
     expect(Math.abs(score['conversion'].measured - score['conversion'].truth)).toBeLessThanOrEqual(0.1);
+    // Staff are on camera all along and never counted, and no shopper is taken for staff.
+    expect(score['staff']).toEqual({ truth: 4, leftOut: 4, countedVisits: 0, shoppersTakenForStaff: 0 });
 
     // Footfall counts the gates' passes; every shopper on the floor is one store visit.
     const passes = truthLines(rec, 'gate-events').filter((g) => g['kind'] === 'pass');
-    const shoppers = new Set(truthLines(rec, 'tracks').map((p) => p['shopper']));
+    const shoppers = new Set(truthLines(rec, 'tracks').filter((p) => !p['staff']).map((p) => p['shopper']));
     const footfall = score['report'].footfall;
     expect(footfall.countedBy).toBe('gates');
     expect(footfall.entries).toBe(passes.filter((g) => g['direction'] === 'in').length);

@@ -57,6 +57,8 @@ export interface AnalyticsScore {
   };
   heatmap: { trueSeconds: number; measuredSeconds: number; relativeError: number };
   picks: { truth: number; credited: number; creditedToTheRightShopper: number };
+  /** Members of staff on the floor (truth), those the service left out, and anything of theirs still counted. */
+  staff: { truth: number; leftOut: number; countedVisits: number; shoppersTakenForStaff: number };
   conversion: { truth: number | null; measured: number | null };
   report: AnalyticsReport;
 }
@@ -75,10 +77,13 @@ export async function evaluateAnalytics(config: StoreConfig, truth: AnalyticsTru
   const service = new AnalyticsService({ config: { ...config, dataDir: options.dataDir }, database, bus, log: log.child({ module: 'analytics' }) });
   const credits: PickCredit[] = [];
   bus.on('analytics.pick', 'eval', (c) => void credits.push(c));
+  const markedStaff = new Set<string>();
+  bus.on('analytics.staff', 'eval', (m) => void markedStaff.add(m.shopper));
   await database.start();
   await service.start();
   let report: AnalyticsReport;
   let stored: StoredZoneVisit[];
+  let storedStoreVisits: { shopper: string; excluded: string | null }[];
   let measuredSeconds = 0;
   let observations = 0;
   let dropped = 0;
@@ -140,18 +145,21 @@ export async function evaluateAnalytics(config: StoreConfig, truth: AnalyticsTru
     }
     to += endAfterMs;
     report = analyticsReport(db, config, from, to);
-    stored = new AnalyticsRepository(db).zoneVisits(0, Number.MAX_SAFE_INTEGER).filter((v) => v.excluded === null);
+    const repo = new AnalyticsRepository(db);
+    stored = repo.zoneVisits(0, Number.MAX_SAFE_INTEGER).filter((v) => v.excluded === null);
+    storedStoreVisits = repo.storeVisits(0, Number.MAX_SAFE_INTEGER);
     measuredSeconds = report.heatmap.occupancySeconds;
   } finally {
     await database.stop();
   }
 
   const period = framePeriod(truth.tracks);
-  const trueSeconds = truth.tracks.length * (period / 1000);
+  const staffIds = new Set(truth.tracks.filter((p) => p.staff).map((p) => p.shopper));
+  const trueSeconds = truth.tracks.filter((p) => !p.staff).length * (period / 1000);
   const dwell = scoreDwell(truth.dwell, stored, config.analytics.zones.exitSeconds * 1000, config.analytics.zones.enterObservations * period);
   const truePicks = truth.weightEvents.filter((w) => w.kind === 'pick');
   const pickedBy = new Map(truePicks.map((w) => [w.tEnd + 400, w.shopper]));
-  const shoppers = new Set(truth.tracks.map((p) => p.shopper));
+  const shoppers = new Set(truth.tracks.filter((p) => !p.staff).map((p) => p.shopper));
   const shoppersWithPick = new Set(truePicks.map((w) => w.shopper).filter((s) => shoppers.has(s)));
   return {
     observations,
@@ -160,6 +168,12 @@ export async function evaluateAnalytics(config: StoreConfig, truth: AnalyticsTru
     dwell,
     heatmap: { trueSeconds: round3(trueSeconds), measuredSeconds: round3(measuredSeconds), relativeError: round4((measuredSeconds - trueSeconds) / trueSeconds) },
     picks: { truth: truePicks.length, credited: credits.length, creditedToTheRightShopper: credits.filter((c) => pickedBy.get(c.at) === c.shopper).length },
+    staff: {
+      truth: staffIds.size,
+      leftOut: [...staffIds].filter((id) => markedStaff.has(id)).length,
+      countedVisits: stored.filter((v) => staffIds.has(v.shopper)).length + storedStoreVisits.filter((v) => v.excluded === null && staffIds.has(v.shopper)).length,
+      shoppersTakenForStaff: [...markedStaff].filter((id) => shoppers.has(id)).length,
+    },
     conversion: { truth: shoppers.size > 0 ? round3(shoppersWithPick.size / shoppers.size) : null, measured: report.footfall.conversion },
     report,
   };

@@ -2,7 +2,8 @@
  * A day of simulated traffic through shopper analytics: the simulator's busy half hour, repeated
  * back to back with fresh shopper ids until the day holds enough visits, fed through the real
  * service into SQLite with missed detections and noise, then the hourly tables rebuilt. Reports
- * the wall time, observations per second and the size of every analytics table.
+ * the wall time, observations per second and the size of every analytics table. Each block has a
+ * few members of staff on the floor, who must be left out.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,6 +28,7 @@ export interface AnalyticsBenchResult {
   tableRows: Record<string, number>;
   dwellWithinOneSecond: number;
   heatmapRelativeError: number;
+  staffLeftOut: string;
 }
 
 const BLOCK_MINUTES = 30;
@@ -73,6 +75,7 @@ export async function benchAnalytics(options: { shoppers?: number } = {}): Promi
       tableRows: score.report.tableRows,
       dwellWithinOneSecond: score.dwell.shareWithinOneSecond,
       heatmapRelativeError: score.heatmap.relativeError,
+      staffLeftOut: `${score.staff.leftOut}/${score.staff.truth}`,
     };
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
@@ -81,7 +84,7 @@ export async function benchAnalytics(options: { shoppers?: number } = {}): Promi
 
 /** The truth of one busy block of the demo store, from the simulator (no recording written). */
 async function simulateBlock(config: Awaited<ReturnType<typeof loadConfigFile>>['config'], shoppers: number): Promise<AnalyticsTruth> {
-  const scenario = resolveScenario({ seed: 7, minutes: BLOCK_MINUTES, shoppers, profile: 'busy' });
+  const scenario = resolveScenario({ seed: 7, minutes: BLOCK_MINUTES, shoppers, profile: 'busy', knobs: { staffWalks: 3 } });
   const world = new StoreWorld({ config, scenario, cameras: false });
   const truth: AnalyticsTruth = { tracks: [], dwell: [], gateEvents: [], weightEvents: [] };
   await world.runUntil(Infinity, {

@@ -49,7 +49,7 @@ const BENCHES = {
           `${r.wallSeconds} s to store visits and heat and rebuild the hourly tables (target < 5 s)`,
           `${r.observationsPerSecond} observations/s, ${r.timesRealTime}× real time`,
         ],
-        ['analytics: rows after the day', rows, `dwell within ±1 s ${pct(r.dwellWithinOneSecond)}, heatmap mass error ${pct(r.heatmapRelativeError)}`],
+        ['analytics: rows after the day', rows, `dwell within ±1 s ${pct(r.dwellWithinOneSecond)}, heatmap mass error ${pct(r.heatmapRelativeError)}, staff left out ${r.staffLeftOut}`],
       ],
     };
   },

@@ -138,6 +138,9 @@ export async function evalAnalytics(options: EvalAnalyticsOptions, io: CliIo, lo
     `heatmap: ${score.heatmap.measuredSeconds} s of ${score.heatmap.trueSeconds} true occupancy seconds (${(score.heatmap.relativeError * 100).toFixed(2)} %); ` +
       `picks: ${score.picks.creditedToTheRightShopper} of ${score.picks.truth} credited to the right shopper; conversion ${score.conversion.measured} (truth ${score.conversion.truth})`,
   );
+  io.err(
+    `staff: ${score.staff.leftOut} of ${score.staff.truth} left out, ${score.staff.countedVisits} of their visits counted, ${score.staff.shoppersTakenForStaff} shoppers taken for staff`,
+  );
   printResult(io, { ok: true, recording: tracks.recording.dir, dataDir, wallSeconds: Math.round(performance.now() - t0) / 1000, missRate: options.missRate, noiseM: options.noiseM, ...score });
   return EXIT_OK;
 }

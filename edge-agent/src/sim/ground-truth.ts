@@ -7,6 +7,8 @@ export interface TruthTrackPoint {
   shopper: string;
   x: number;
   y: number;
+  /** A member of staff, not a shopper: never to be counted. */
+  staff?: true;
 }
 
 export interface TruthWeightEvent {

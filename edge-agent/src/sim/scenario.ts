@@ -37,6 +37,7 @@ export const ScenarioKnobsSchema = Type.Object(
     gateLingerRate: Fraction('chance a shopper lingers near the exit gate with their items before leaving or going back in', 0),
     rfidMissRate: Type.Number({ minimum: 0, maximum: 0.5, default: 0.12, description: 'long-run share of RFID reads lost in bursts (stores: 0.05–0.20)' }),
     walkSpeedMps: Type.Number({ exclusiveMinimum: 0, default: 1.0 }),
+    staffWalks: Type.Integer({ minimum: 0, default: 0, description: 'members of staff walking out of the back room (the staff-only zone) to the shelves and back' }),
     lingerSeconds: Type.Tuple([Type.Number({ minimum: 0 }), Type.Number({ minimum: 0 })], { default: [3, 10] }),
   },
   { additionalProperties: false, default: {} },

@@ -9,12 +9,13 @@ import { EventQueue } from './event-queue.js';
 import { FloorPaths } from './floor-paths.js';
 import type { TruthLine, TruthStream, TruthStreams } from './ground-truth.js';
 import { Random } from './random.js';
+import { randomAppearance } from './appearance.js';
 import type { Scenario } from './scenario.js';
 import { SimShelfController } from './shelf-controllers.js';
 import { DisturbanceSet, knock, press } from './shelf-disturbances.js';
 import { ShelfStock, type StockUnit } from './shelf-stock.js';
 import { SimRfid, type WorldTag } from './sim-rfid.js';
-import type { ShopperTimeline } from './shopper-timeline.js';
+import { ShopperTimeline } from './shopper-timeline.js';
 import { StoreLayout, centroid, type Vec2 } from './store-layout.js';
 import { VisitPlanner, type GatePlace, type VisitAction } from './visit-planner.js';
 import type { WorldSnapshot } from './world-snapshot.js';
@@ -67,6 +68,9 @@ export class StoreWorld {
   private readonly disturbances = new DisturbanceSet();
   private readonly random: Random;
   private readonly planner: VisitPlanner;
+  /** Members of staff on the floor: walks out of the back room to the shelves and back. */
+  private readonly staff = new Map<string, ShopperTimeline>();
+  private staffToCome = 0;
   private readonly members = new Map<string, MemberState>();
   private readonly parties = new Map<string, { token: string; members: string[]; left: number; lines: Map<string, number> }>();
   private readonly gates = new Map<string, { ref: SimDeviceRef; bootDeviceMs: number }>();
@@ -118,6 +122,7 @@ export class StoreWorld {
     );
     this.scheduleDevices();
     this.scheduleArrivals();
+    this.scheduleStaffWalks();
   }
 
   /** Serial devices the world speaks through (shelf controllers and gates). */
@@ -165,6 +170,10 @@ export class StoreWorld {
       const pose = m.timeline.poseAt(at);
       if (pose) shoppers.push(pose);
     }
+    for (const tl of this.staff.values()) {
+      const pose = tl.poseAt(at);
+      if (pose) shoppers.push(pose);
+    }
     this.snapshotCache = { at, shoppers, units: this.stock.snapshotUnits(), light: lightAt(at - this.startAt) };
     return this.snapshotCache;
   }
@@ -176,7 +185,7 @@ export class StoreWorld {
 
   private get dayOver(): boolean {
     if (this.options.liveShoppersPerHour !== undefined || this.clock < this.plannedEndAt) return false;
-    return (this.partiesToCome === 0 && this.members.size === 0) || this.clock >= this.plannedEndAt + OVERTIME_MS;
+    return (this.partiesToCome === 0 && this.members.size === 0 && this.staffToCome === 0 && this.staff.size === 0) || this.clock >= this.plannedEndAt + OVERTIME_MS;
   }
 
   private scheduleDevices(): void {
@@ -209,6 +218,10 @@ export class StoreWorld {
       for (const m of this.members.values()) {
         const p = m.timeline.positionAt(at);
         if (p && this.insideFloor(p)) this.out.truth('tracks', { at, shopper: m.timeline.id, x: round3(p.x), y: round3(p.y) });
+      }
+      for (const tl of this.staff.values()) {
+        const p = tl.positionAt(at);
+        if (p && this.insideFloor(p)) this.out.truth('tracks', { at, shopper: tl.id, x: round3(p.x), y: round3(p.y), staff: true });
       }
       if (!this.dayOver) this.queue.schedule(this.startAt + (n + 1) * trackPeriod, track(n + 1));
     };
@@ -271,6 +284,41 @@ export class StoreWorld {
     const windowMs = Math.max(0.3 * (this.plannedEndAt - this.startAt), this.plannedEndAt - this.startAt - 100_000);
     const times = sizes.map(() => this.startAt + 2_000 + arrivals.float() * windowMs).sort((a, b) => a - b);
     sizes.forEach((size, i) => this.queue.schedule(times[i]!, () => void this.arrive(size)));
+  }
+
+  /**
+   * Staff come out of the back room (the first staff-only zone), work at one or two shelves for
+   * a while without changing stock, and go back. They are on camera but must never be counted.
+   */
+  private scheduleStaffWalks(): void {
+    const walks = this.options.scenario.knobs.staffWalks;
+    const room = this.layout.zonesOfType('staff-only')[0];
+    if (walks === 0 || !room || this.layout.plates.size === 0) return;
+    const random = this.random.fork('staff');
+    const paths = new FloorPaths(this.layout);
+    const plates = [...this.layout.plates.values()];
+    const windowMs = Math.max(60_000, this.plannedEndAt - this.startAt - 120_000);
+    this.staffToCome = walks;
+    for (let i = 0; i < walks; i++) {
+      const at = this.startAt + 5_000 + random.float() * windowMs;
+      this.queue.schedule(at, () => {
+        this.staffToCome -= 1;
+        const start = paths.nearestFree(room.centroid);
+        const tl = new ShopperTimeline(`staff-${String(i + 1).padStart(2, '0')}`, '', '', randomAppearance(random), this.clock, start);
+        tl.stand(1_500);
+        const speed = this.options.scenario.knobs.walkSpeedMps;
+        for (let k = random.int(1, 2); k > 0; k--) {
+          const plate = random.pick(plates);
+          const gondola = this.layout.gondolas.find((g) => g.id === plate.gondola)!;
+          tl.walk(paths.route(tl.position, paths.nearestFree(plate.standAt)).slice(1), speed);
+          tl.stand(random.between(20_000, 60_000), Math.atan2(gondola.inward.y, gondola.inward.x));
+        }
+        tl.walk(paths.route(tl.position, start).slice(1), speed);
+        tl.stand(1_500);
+        this.staff.set(tl.id, tl);
+        this.queue.schedule(tl.leaveAt, () => void this.staff.delete(tl.id));
+      });
+    }
   }
 
   private arrive(size: number): ShopperTimeline[] {
