@@ -6,6 +6,7 @@
 import type { Database } from 'better-sqlite3';
 import type { StoreConfig } from '../../../device-config/schema.js';
 import { AnalyticsRepository } from '../db/repositories/analytics.js';
+import { FloorGrid } from './floor-grid.js';
 import { DURATION_BUCKETS_MIN, HourlySummary } from './hourly-summary.js';
 import { LocalHours } from './local-hours.js';
 
@@ -36,7 +37,8 @@ export interface AnalyticsReport {
     durations: Record<string, number>;
   };
   topDwellZones: ZoneDwellSummary[];
-  heatmap: { cellM: number; occupiedCells: number; occupancySeconds: number };
+  /** For the cloud: the heat's mass and its hottest cells (centre in metres, seconds). */
+  heatmap: { cellM: number; occupiedCells: number; occupancySeconds: number; hotSpots: { x: number; y: number; seconds: number }[] };
   tableRows: Record<string, number>;
 }
 
@@ -85,6 +87,7 @@ export function analyticsReport(db: Database, config: StoreConfig, from: number,
     z.meanDwellSeconds = round3(z.dwellSeconds / z.visits);
   }
   const cellM = config.analytics.heatmap.cellM;
+  const grid = new FloorGrid(config.store.floor.widthM, config.store.floor.depthM, cellM);
   const heat = repo.heat(first, to + 1, cellM);
   let seconds = 0;
   for (const s of heat.values()) seconds += s;
@@ -103,9 +106,19 @@ export function analyticsReport(db: Database, config: StoreConfig, from: number,
       durations: Object.fromEntries(labels.map((l, i) => [l, total.durations[i]!])),
     },
     topDwellZones: [...zones.values()].sort((a, b) => b.dwellSeconds - a.dwellSeconds).slice(0, topZones),
-    heatmap: { cellM, occupiedCells: heat.size, occupancySeconds: round3(seconds) },
+    heatmap: {
+      cellM,
+      occupiedCells: heat.size,
+      occupancySeconds: round3(seconds),
+      hotSpots: [...heat]
+        .sort((a, b) => b[1] - a[1] || a[0] - b[0])
+        .slice(0, HOT_SPOTS)
+        .map(([cell, s]) => ({ ...grid.centre(cell), seconds: round3(s) })),
+    },
     tableRows: repo.tableRows(),
   };
 }
+
+const HOT_SPOTS = 5;
 
 const round3 = (v: number): number => Math.round(v * 1000) / 1000;
