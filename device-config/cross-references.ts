@@ -12,6 +12,9 @@ const asArr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 const asStr = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 const asNum = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
 
+/** A heatmap hour is one row per occupied cell: keep the grid within what the tables and the page can hold. */
+const MAX_HEATMAP_CELLS = 250_000;
+
 export interface CrossReferenceResult {
   errors: ConfigIssue[];
   warnings: ConfigIssue[];
@@ -189,6 +192,13 @@ export function crossReferenceIssues(data: unknown): CrossReferenceResult {
     zoneRef(screen?.['zone'], `/screens/${i}/zone`);
     asArr(screen?.['shelves']).forEach((ref, j) => shelfRef(ref, `/screens/${i}/shelves/${j}`));
   });
+
+  const heatmap = asObj(asObj(root['analytics'])?.['heatmap']);
+  const cellM = asNum(heatmap?.['cellM']);
+  if (cellM !== undefined && cellM > 0 && floorW !== undefined && floorD !== undefined) {
+    const cells = Math.ceil(floorW / cellM) * Math.ceil(floorD / cellM);
+    if (cells > MAX_HEATMAP_CELLS) error('/analytics/heatmap/cellM', `${cells} heatmap cells on a ${floorW} m × ${floorD} m floor; at most ${MAX_HEATMAP_CELLS} (choose larger cells)`);
+  }
 
   const tls = asObj(asObj(root['mqtt'])?.['tls']);
   if (tls && (tls['certFile'] === undefined) !== (tls['keyFile'] === undefined)) {

@@ -128,6 +128,29 @@ describe('store configuration', () => {
     expect(errorsOf(badModel).map((e) => e.path)).toEqual(['/vision/detector/model']);
   });
 
+  it('fills in the analytics defaults and refuses a heatmap grid too fine for the floor', () => {
+    const result = validateConfig(demoRaw());
+    expect(result.ok).toBe(true);
+    if (result.ok) {
+      expect(result.config.analytics).toEqual({
+        zones: { enterObservations: 3, exitSeconds: 2 },
+        lingeringSeconds: 20,
+        pickReachM: 1.5,
+        heatmap: { cellM: 0.25, sampleSeconds: 0.2, stationaryRadiusM: 0.5, stationarySeconds: 300 },
+        staffBadges: [],
+      });
+    }
+    const huge = demoRaw();
+    huge['store']['floor'] = { widthM: 200, depthM: 100 };
+    huge['analytics'] = { heatmap: { cellM: 0.1 } };
+    expect(errorsOf(huge)).toEqual([
+      { path: '/analytics/heatmap/cellM', message: '2000000 heatmap cells on a 200 m × 100 m floor; at most 250000 (choose larger cells)' },
+    ]);
+    const badge = demoRaw();
+    badge['analytics'] = { staffBadges: ['not hex'], zones: { enterObservations: 0 } };
+    expect(paths(errorsOf(badge))).toEqual(['/analytics/staffBadges/0', '/analytics/zones/enterObservations']);
+  });
+
   it('explains enum and pattern errors with the allowed values', () => {
     const raw = demoRaw();
     raw['cameras'][0]['role'] = 'ceiling';
