@@ -96,6 +96,7 @@ export class Agent {
       config,
       bus: this.bus,
       log: log.child({ module: 'vision' }),
+      clock: this.clock,
       ...(options.cameraCalibrations ? { calibrations: options.cameraCalibrations } : {}),
     });
     this.analytics = new AnalyticsService({ config, database: this.database, bus: this.bus, log: log.child({ module: 'analytics' }) });

@@ -35,6 +35,8 @@ export interface VisionServiceOptions {
   calibrations?: ReadonlyMap<string, CameraCalibration>;
   /** Run inference on the calling thread instead of a worker (tools that own the whole process). */
   inProcess?: boolean;
+  /** The store clock: shopper ids carry the start time, so they never repeat across runs. */
+  clock?: () => number;
 }
 
 export interface VisionShoppers {
@@ -163,7 +165,13 @@ export class VisionService implements Component {
       }
     }
     const settings = config.vision;
-    this.merger = new StoreTrackMerger({ gateM: settings.storeTracks.gateM, timeoutMs: settings.storeTracks.endAfterSeconds * 1000 });
+    // Facts name shoppers by these ids: a restart must not hand out yesterday's ids again.
+    const startedAt = Math.floor((this.options.clock ?? Date.now)() / 1000).toString(36);
+    this.merger = new StoreTrackMerger({
+      gateM: settings.storeTracks.gateM,
+      timeoutMs: settings.storeTracks.endAfterSeconds * 1000,
+      idPrefix: `shopper-${startedAt}-`,
+    });
     const shared = new SharedDetector(this.detector);
     const appearance = this.embedder ? new SharedEmbedder(this.embedder) : undefined;
     for (const camera of tracked) {
