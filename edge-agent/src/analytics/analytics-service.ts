@@ -176,7 +176,7 @@ export class AnalyticsService implements Component {
     staff: (shopper, reason: StaffReason, at) => {
       this.store(() => {
         if (reason !== 'admin') this.lastMarkId = Math.max(this.lastMarkId, this.repo!.recordStaffMark(shopper, reason, null, at));
-        for (const t of this.repo!.exclude(shopper, 'staff')) this.dirtyHours.add(this.hours.startOf(t));
+        for (const h of this.hours.hoursCovering(this.repo!.exclude(shopper, 'staff'))) this.dirtyHours.add(h);
       });
       this.options.log.info({ shopper, reason }, 'shopper track is staff: left out of analytics');
       this.options.bus.emit('analytics.staff', { shopper, reason, at });

@@ -37,6 +37,13 @@ export class LocalHours {
     return hours;
   }
 
+  /** Every hour start any of the spans reaches into. */
+  hoursCovering(spans: readonly { from: number; to: number }[]): Set<number> {
+    const out = new Set<number>();
+    for (const { from, to } of spans) for (const h of this.hoursBetween(from, to)) out.add(h);
+    return out;
+  }
+
   /** "2026-11-02 10:00" on the store's wall clock. */
   label(hourStart: number): string {
     const p = this.parts(hourStart);

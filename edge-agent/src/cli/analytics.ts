@@ -133,10 +133,9 @@ export async function markStaffCommand(options: MarkStaffOptions, io: CliIo, log
     const repo = new AnalyticsRepository(database.handle);
     const id = repo.recordStaffMark(shopper, 'admin', by, Date.now());
     // Facts already stored are withdrawn at once; a running agent also drops the live track.
-    const times = repo.exclude(shopper, 'staff');
-    const hours = new LocalHours(config.store.timezone);
-    new HourlySummary(database.handle, repo).rebuild(times.map((t) => hours.startOf(t)));
-    return { id, touched: times.length };
+    const spans = repo.exclude(shopper, 'staff');
+    new HourlySummary(database.handle, repo).rebuild(new LocalHours(config.store.timezone).hoursCovering(spans));
+    return { id, touched: spans.length };
   });
   if (typeof result === 'number') return result;
   if (result.touched === 0) io.err(`note: no stored visit of ${shopper} yet; a running agent leaves the track out from now on`);

@@ -91,7 +91,7 @@ export class AnalyticsRepository {
     this.excludeZone = db.prepare('UPDATE zone_visits SET excluded = ? WHERE shopper = ? AND excluded IS NULL');
     this.excludeStore = db.prepare('UPDATE store_visits SET excluded = ? WHERE shopper = ? AND excluded IS NULL');
     this.hoursOfShopper = db.prepare(
-      'SELECT entered_at AS at FROM zone_visits WHERE shopper = ? UNION ALL SELECT entered_at FROM store_visits WHERE shopper = ? UNION ALL SELECT exited_at FROM store_visits WHERE shopper = ?',
+      'SELECT entered_at AS "from", entered_at AS "to" FROM zone_visits WHERE shopper = ? UNION ALL SELECT entered_at, exited_at FROM store_visits WHERE shopper = ?',
     );
     this.heatUpsert = db.prepare(
       'INSERT INTO heatmap_hourly (hour_start, cell_m, cell, seconds) VALUES (?, ?, ?, ?) ON CONFLICT (hour_start, cell_m, cell) DO UPDATE SET seconds = seconds + excluded.seconds',
@@ -131,12 +131,15 @@ export class AnalyticsRepository {
     return (this.db.prepare('SELECT COALESCE(MAX(id), 0) AS id FROM staff_marks').get() as { id: number }).id;
   }
 
-  /** Leaves a shopper's stored visits out of every count; returns the times of the rows touched. */
-  exclude(shopper: string, reason: string): number[] {
-    const times = (this.hoursOfShopper.all(shopper, shopper, shopper) as { at: number }[]).map((r) => r.at);
+  /**
+   * Leaves a shopper's stored visits out of every count; returns the time spans the rows count in
+   * (a zone visit at its start, a store visit over its whole stay), for rebuilding their hours.
+   */
+  exclude(shopper: string, reason: string): { from: number; to: number }[] {
+    const spans = this.hoursOfShopper.all(shopper, shopper) as { from: number; to: number }[];
     this.excludeZone.run(reason, shopper);
     this.excludeStore.run(reason, shopper);
-    return times;
+    return spans;
   }
 
   /** Zone visits entered in [from, to), excluded ones too. */
