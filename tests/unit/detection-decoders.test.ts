@@ -250,7 +250,7 @@ describe('CandidateBoxes and ClassAwareNms', () => {
 });
 
 describe('InputPacker', () => {
-  const plain: ModelInput = { width: 4, height: 4, layout: 'NCHW', colorOrder: 'BGR', scale: 1, resize: 'letterbox', letterboxAlign: 'top-left', padValue: 114 };
+  const plain: ModelInput = { width: 4, height: 4, layout: 'NCHW', colorOrder: 'BGR', scale: 1, resize: 'letterbox', letterboxAlign: 'top-left', padValue: 114, interpolation: 'linear' };
 
   /** A frame whose pixel (x, y) is B = 10y + x, G = 100 + B, R = 200 - B. */
   function gradient(width: number, height: number): FramePixels {
@@ -352,6 +352,19 @@ describe('InputPacker', () => {
       for (let x = 0; x < 4; x++) expect([0, 1, 2].map((c) => nchw(packer.tensorData, 4, 4, c, x, y))).toEqual([20 * x, 5 * y, 90]);
     }
     expect(toFrame(fit, { x1: 1, y1: 1, x2: 2, y2: 3 })).toEqual({ x1: 2, y1: 1, x2: 4, y2: 3 });
+  });
+
+  it('averages every pixel when shrinking with area interpolation, where linear samples only some', () => {
+    // Thin lines: one 200 column in every four, shrunk 4× to a 4×4 input. Each output pixel covers
+    // one line and three gaps (mean 50); linear interpolation looks between two gaps and sees 0.
+    const data = Buffer.alloc(16 * 16 * 3);
+    for (let y = 0; y < 16; y++) for (let x = 0; x < 16; x++) data.fill(x % 4 === 0 ? 200 : 0, (y * 16 + x) * 3, (y * 16 + x) * 3 + 3);
+    const area = new InputPacker({ ...plain, resize: 'stretch', interpolation: 'area' });
+    area.pack({ data, width: 16, height: 16 });
+    for (let i = 0; i < 16; i++) expect(area.tensorData[i]).toBeCloseTo(50, 5);
+    const linear = new InputPacker({ ...plain, resize: 'stretch' });
+    linear.pack({ data, width: 16, height: 16 });
+    expect([...linear.tensorData.slice(0, 16)].every((v) => v < 25)).toBe(true);
   });
 
   it('rewrites the padding when the picture size changes between frames', () => {

@@ -28,6 +28,7 @@ export const ModelInputSchema = Type.Object(
     /** Pixel values are multiplied by this before mean and std (1/255 for networks trained on 0–1). */
     scale: Type.Number({ exclusiveMinimum: 0, default: 1 }),
     resize: Type.Enum(['letterbox', 'stretch'], { default: 'letterbox', description: 'letterbox keeps the aspect ratio and pads; stretch fills the input' }),
+    interpolation: Type.Enum(['linear', 'area'], { default: 'linear', description: 'area averages pixels when shrinking (like the antialiased resizing many training pipelines use)' }),
     letterboxAlign: Type.Enum(['top-left', 'center'], { default: 'top-left' }),
     padValue: Type.Number({ minimum: 0, maximum: 255, default: 114 }),
   },

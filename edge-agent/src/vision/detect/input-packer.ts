@@ -69,6 +69,7 @@ export class InputPacker {
   private readonly mul: Float64Array;
   private readonly add: Float64Array;
   private readonly padValue: number;
+  private readonly area: boolean;
   private cv: Cv | undefined;
   /** Picture size and padding the tensor's padding was last written for. */
   private readonly laidOut = new Int32Array([-1, -1, -1, -1]);
@@ -80,6 +81,7 @@ export class InputPacker {
     this.letterbox = input.resize === 'letterbox';
     this.centered = input.letterboxAlign === 'center';
     this.padValue = input.padValue;
+    this.area = input.interpolation === 'area';
     this.tensorData = new Float32Array(input.width * input.height * 3);
     this.dims = this.nchw ? [1, 3, input.height, input.width] : [1, input.height, input.width, 3];
     const rgb = input.colorOrder === 'RGB';
@@ -159,7 +161,8 @@ export class InputPacker {
       // Wraps the caller's buffer (no copy); the Mat is dropped before this call returns.
       let mat = new cv.Mat(fh, fw, cv.CV_8UC3, data, fw * 3);
       if (rw !== fw || rh !== fh) mat = mat.getRegion(new cv.Rect(x0, y0, rw, rh));
-      src = mat.resize(nh, nw, 0, 0, cv.INTER_LINEAR).getData();
+      const shrinking = nw < rw && nh < rh;
+      src = mat.resize(nh, nw, 0, 0, this.area && shrinking ? cv.INTER_AREA : cv.INTER_LINEAR).getData();
       srcStart = 0;
       srcStride = nw * 3;
     }
