@@ -355,6 +355,16 @@ export const AnalyticsSection = Type.Object(
   { additionalProperties: false, default: {} },
 );
 
+export const RecognitionSection = Type.Object(
+  {
+    model: Type.String({ minLength: 1, pattern: '\\.(onnx|json)$', description: "product recognition model: the project's embedder (matched against the gallery) or a classifier whose labels are product ids" }),
+    maxBatch: Type.Integer({ minimum: 1, maximum: 64, default: 8, description: 'crops waiting together go through the network as one batch of at most this many' }),
+    topK: Type.Integer({ minimum: 1, maximum: 50, default: 5, description: 'products returned per crop' }),
+    unknownBelow: Type.Optional(Type.Number({ minimum: -1, maximum: 1, description: "similarity below which a crop is unknown; default: calibrated from the gallery's own references" })),
+  },
+  { additionalProperties: false },
+);
+
 /** Days each class of facts is kept on the box; the retention job deletes older rows. */
 export const RetentionSection = Type.Object(
   {
@@ -385,6 +395,7 @@ export const StoreConfigSchema = Type.Object(
     zones: Type.Array(Zone, { default: [] }),
     screens: Type.Array(Screen, { default: [] }),
     analytics: AnalyticsSection,
+    recognition: Type.Optional(RecognitionSection),
     mqtt: MqttSection,
     retention: RetentionSection,
   },
@@ -403,6 +414,7 @@ export type GateConfig = Type.Static<typeof Gate>;
 export type ZoneConfig = Type.Static<typeof Zone>;
 export type ScreenConfig = Type.Static<typeof Screen>;
 export type AnalyticsConfig = Type.Static<typeof AnalyticsSection>;
+export type RecognitionConfig = Type.Static<typeof RecognitionSection>;
 export type MqttConfig = Type.Static<typeof MqttSection>;
 export type RetentionConfig = Type.Static<typeof RetentionSection>;
 export type DataClass = Exclude<keyof RetentionConfig, 'intervalMinutes'> extends `${infer C}Days` ? C : never;

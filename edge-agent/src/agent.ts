@@ -5,7 +5,8 @@
  *   devices/   adapters: shelf controllers (scale/), gates (gate/), RFID readers (rfid/), cameras (camera/), transports (serial/)
  *   shelf/     calibration, grams, weight events and the products that explain them
  *   rfid/      tags on shelves and through the exit gate, billing outcomes
- *   vision/    motion gate, people detection (onnxruntime worker), tracking, floor coordinates
+ *   vision/    motion gate, people detection (onnxruntime worker), tracking, floor coordinates;
+ *              products/ recognition: the project's embedder, the gallery, the recogniser
  *   analytics/ zones, dwell, lingering, heatmaps and footfall from the shoppers on the floor
  *   db/        SQLite connection, migrations, repositories, retention
  *   admin/     the fastify admin app (/healthz, later the staff pages)
@@ -36,6 +37,7 @@ import { StoreLayout } from './sim/store-layout.js';
 import type { CameraCalibration } from '../../calibration/camera-homography.js';
 import { VisionService } from './vision/vision-service.js';
 import { AnalyticsService } from './analytics/analytics-service.js';
+import { ProductRecognitionService } from './vision/products/product-recognition-service.js';
 
 export interface AgentOptions {
   config: StoreConfig;
@@ -52,6 +54,8 @@ export interface AgentOptions {
   calibrationSeed?: string;
   /** 'external': shelf grams arrive through `gramsSink` (an imported export), not from shelf controllers. */
   shelfInput?: 'devices' | 'external';
+  /** A simulated store: products without gallery vectors are recognised by their rendered packaging. */
+  simulatedProducts?: boolean;
   /** Camera floor calibrations that replace the configured files (a recording carries its own). */
   cameraCalibrations?: ReadonlyMap<string, CameraCalibration>;
 }
@@ -74,6 +78,8 @@ export class Agent {
   readonly gramsSink: ShelfGramsSink;
   readonly problems: DeviceProblem[] = [];
   readonly analytics: AnalyticsService;
+  /** Product recognition for checkout fusion: `recognize(crop, { candidates })`. */
+  readonly recognition: ProductRecognitionService;
   private readonly log: Logger;
   private readonly clock: () => number;
   private stopping: Promise<string[]> | undefined;
@@ -98,6 +104,12 @@ export class Agent {
       log: log.child({ module: 'vision' }),
       clock: this.clock,
       ...(options.cameraCalibrations ? { calibrations: options.cameraCalibrations } : {}),
+    });
+    this.recognition = new ProductRecognitionService({
+      config,
+      database: this.database,
+      log: log.child({ module: 'recognition' }),
+      ...(options.simulatedProducts ? { seedFromSimPackaging: true } : {}),
     });
     this.analytics = new AnalyticsService({ config, database: this.database, bus: this.bus, log: log.child({ module: 'analytics' }) });
     const gramsConsumers: ShelfGramsSink[] = [this.shelfReadings.sink, shelfMonitor.sink];
@@ -128,7 +140,7 @@ export class Agent {
       log: log.child({ module: 'admin' }),
       health: () => this.health(),
     });
-    this.lifecycle = new Lifecycle([this.database, this.runRecorder, retention, calibration, shelfMonitor, rfidMonitor, vision, this.analytics, ...devices, this.admin], this.log);
+    this.lifecycle = new Lifecycle([this.database, this.runRecorder, retention, calibration, shelfMonitor, rfidMonitor, vision, this.recognition, this.analytics, ...devices, this.admin], this.log);
   }
 
   get config(): StoreConfig {

@@ -10,7 +10,8 @@ import { runDemo } from './cli/demo.js';
 import { replayCommand, type ReplayCliOptions } from './cli/replay.js';
 import { bench } from './cli/bench.js';
 import { analyticsHeatmapCommand, analyticsReportCommand, markStaffCommand, type AnalyticsRangeOptions, type HeatmapCliOptions, type MarkStaffOptions } from './cli/analytics.js';
-import { evalAnalytics, evalRfid, evalShelf, type EvalAnalyticsOptions } from './cli/eval.js';
+import { galleryAdd, galleryList, galleryRemove, type GalleryAddOptions, type GalleryOptions } from './cli/gallery.js';
+import { evalAnalytics, evalRecognition, evalRfid, evalShelf, type EvalAnalyticsOptions, type EvalRecognitionOptions } from './cli/eval.js';
 import { evalMot } from './cli/eval-mot.js';
 import { recordCommand, type RecordCliOptions } from './cli/record.js';
 import { calibrateScale, type CalibrateScaleOptions } from './cli/calibrate.js';
@@ -138,6 +139,34 @@ export function buildCli(io: CliIo, setExit: (code: number) => void): Command {
     .option('--by <name>', 'who marks it (default: the login name)')
     .action(async (shopper: string, opts: Omit<MarkStaffOptions, 'shopper'>) => setExit(await markStaffCommand({ ...opts, shopper }, io, createRootLogger({ level: 'warn' }))));
 
+  const gallery = program.command('gallery').description('reference vectors products are recognised by (the store database)');
+  gallery
+    .command('add')
+    .description('embed reference photos of a product (or the simulated packaging of every product) and store them')
+    .argument('[images...]', 'reference images of --product (JPEG, PNG)')
+    .option('--product <id>', 'planogram product the images show')
+    .option('--from-sim-packaging', "every planogram product's simulated packaging (the demo store)")
+    .option('-c, --config <file>', 'store configuration', DEMO_CONFIG())
+    .option('--data-dir <dir>', "data directory of the store database (default: the configuration's)")
+    .option('--model <file>', 'recognition model (default: recognition.model of the configuration)')
+    .option('--by <name>', 'who adds them (default: the login name)')
+    .action(async (images: string[], opts: Omit<GalleryAddOptions, 'images'>) => setExit(await galleryAdd({ ...opts, images }, io, createRootLogger({ level: 'warn' }))));
+  gallery
+    .command('list')
+    .description('products with reference vectors for the recognition model, and those without')
+    .option('-c, --config <file>', 'store configuration', DEMO_CONFIG())
+    .option('--data-dir <dir>', "data directory of the store database (default: the configuration's)")
+    .option('--model <file>', 'recognition model (default: recognition.model of the configuration)')
+    .action(async (opts: GalleryOptions) => setExit(await galleryList(opts, io, createRootLogger({ level: 'warn' }))));
+  gallery
+    .command('remove')
+    .description("remove a product's reference vectors for the recognition model")
+    .requiredOption('--product <id>', 'product')
+    .option('-c, --config <file>', 'store configuration', DEMO_CONFIG())
+    .option('--data-dir <dir>', "data directory of the store database (default: the configuration's)")
+    .option('--model <file>', 'recognition model (default: recognition.model of the configuration)')
+    .action(async (opts: GalleryOptions & { product: string }) => setExit(await galleryRemove(opts, io, createRootLogger({ level: 'warn' }))));
+
   const evaluate = program.command('eval').description('score the agent against ground truth');
   evaluate
     .command('shelf')
@@ -163,6 +192,17 @@ export function buildCli(io: CliIo, setExit: (code: number) => void): Command {
     .option('--noise-m <m>', 'position noise (standard deviation, metres)', Number, 0.1)
     .option('--seed <n>', 'seed of the misses and the noise', integer, 1)
     .action(async (opts: EvalAnalyticsOptions) => setExit(await evalAnalytics(opts, io, createRootLogger({ level: 'warn' }))));
+
+  evaluate
+    .command('recognition')
+    .description('recognise the products of a labelled image list against a gallery built from another list: top-1/top-5 fine and coarse (JSON on the last line)')
+    .requiredOption('--root <dir>', 'folder the list paths are relative to')
+    .requiredOption('--list <file>', 'images to recognise: "path, fineId, coarseId" per line')
+    .option('--gallery-list <file>', 'images whose vectors make the gallery (default: train.txt next to --list)')
+    .option('--model <file>', 'product embedder (default: models/product_embedder.onnx)')
+    .option('--candidates <n>', 'size of the candidate sets drawn from the true product\'s coarse class', integer, 5)
+    .option('--seed <n>', 'seed of the candidate sets', integer, 1)
+    .action(async (opts: EvalRecognitionOptions) => setExit(await evalRecognition(opts, io)));
 
   evaluate
     .command('mot')

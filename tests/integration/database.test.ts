@@ -23,7 +23,7 @@ describe('database migrations', () => {
     const database = new StoreDatabase(join(dir, 'data'), silentLogger());
     await database.start();
     const db = database.handle;
-    expect(tables(db)).toEqual(['agent_runs', 'alerts', 'config_snapshots', 'dwell_hourly', 'footfall_hourly', 'gate_events', 'heatmap_hourly', 'plate_calibrations', 'schema_migrations', 'staff_marks', 'store_visits', 'tag_events', 'tag_passages', 'weight_events', 'zone_visits']);
+    expect(tables(db)).toEqual(['agent_runs', 'alerts', 'config_snapshots', 'dwell_hourly', 'footfall_hourly', 'gate_events', 'heatmap_hourly', 'plate_calibrations', 'product_references', 'schema_migrations', 'staff_marks', 'store_visits', 'tag_events', 'tag_passages', 'weight_events', 'zone_visits']);
     expect(schemaVersion(db)).toBe(MIGRATIONS.length);
     expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
@@ -90,7 +90,7 @@ describe('database migrations', () => {
 
   it('is a no-op when the database is current', () => {
     const db = openDatabase(join(tempDir(), 'store.db'));
-    expect(migrate(db, MIGRATIONS).applied).toEqual(['1-agent-runs', '2-config-snapshots', '3-gate-events', '4-plate-calibrations', '5-weight-events', '6-rfid-and-alerts', '7-analytics']);
+    expect(migrate(db, MIGRATIONS).applied).toEqual(['1-agent-runs', '2-config-snapshots', '3-gate-events', '4-plate-calibrations', '5-weight-events', '6-rfid-and-alerts', '7-analytics', '8-product-gallery']);
     expect(migrate(db, MIGRATIONS)).toEqual({ from: MIGRATIONS.length, to: MIGRATIONS.length, applied: [] });
     db.close();
   });

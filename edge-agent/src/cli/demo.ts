@@ -43,6 +43,7 @@ export async function runDemo(overrides: RunOverrides & { seed?: number; shopper
     return await runAgent(DEMO_CONFIG(), overrides, io, {
       transports: { resolveSim: (name) => ready.devices[name] },
       calibrationSeed: ready.calibration,
+      simulatedProducts: true,
     });
   } finally {
     child.stdin?.end();

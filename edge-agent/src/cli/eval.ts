@@ -1,9 +1,11 @@
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { describeError } from '../errors.js';
+import { describeError, isEdgeError } from '../errors.js';
+import { ProductModel } from '../vision/products/product-model.js';
+import { evaluateRecognition, readImageList, type LabelledImage } from '../vision/products/recognition-eval.js';
 import type { Logger } from '../log.js';
-import { agentVersion } from '../paths.js';
+import { agentVersion, packageRoot } from '../paths.js';
 import { openRecording, RecordingError, type OpenedRecording } from '../recording/recording-reader.js';
 import { replay } from '../recording/replay-session.js';
 import { scoreWeightEvents } from '../shelf/weight-event-scoring.js';
@@ -143,4 +145,72 @@ export async function evalAnalytics(options: EvalAnalyticsOptions, io: CliIo, lo
   );
   printResult(io, { ok: true, recording: tracks.recording.dir, dataDir, wallSeconds: Math.round(performance.now() - t0) / 1000, missRate: options.missRate, noiseM: options.noiseM, ...score });
   return EXIT_OK;
+}
+
+export interface EvalRecognitionOptions {
+  root: string;
+  list: string;
+  galleryList?: string;
+  model?: string;
+  candidates: number;
+  seed: number;
+}
+
+/**
+ * `edge-agent eval recognition --root DIR --list FILE`: a gallery from the gallery list (default:
+ * the train split next to the list), every image of the list recognised, top-1/top-5 fine and
+ * coarse, top-1 within a small candidate set and the time of one crop; JSON on the last line.
+ */
+export async function evalRecognition(options: EvalRecognitionOptions, io: CliIo): Promise<number> {
+  const galleryList = options.galleryList ?? join(dirname(resolve(options.list)), 'train.txt');
+  if (!(Number.isInteger(options.candidates) && options.candidates >= 2)) {
+    io.err('error: --candidates takes a whole number of products ≥ 2');
+    return EXIT_BAD_INPUT;
+  }
+  let queries: LabelledImage[];
+  let references: LabelledImage[];
+  try {
+    queries = readImageList(options.list);
+    references = readImageList(galleryList);
+  } catch (err) {
+    io.err(`error: ${describeError(err)}`);
+    return EXIT_BAD_INPUT;
+  }
+  if (queries.length === 0 || references.length === 0) {
+    io.err(`error: ${queries.length === 0 ? options.list : galleryList} lists no images`);
+    return EXIT_BAD_INPUT;
+  }
+  const modelPath = options.model ?? join(packageRoot(), 'models', 'product_embedder.onnx');
+  let model: ProductModel;
+  try {
+    model = await ProductModel.load(modelPath);
+  } catch (err) {
+    io.err(`error: ${describeError(err)}`);
+    return EXIT_BAD_INPUT;
+  }
+  try {
+    if (model.kind !== 'embedder') {
+      io.err(`error: ${modelPath} is a ${model.kind}; recognition is evaluated with a gallery of an embedder's vectors`);
+      return EXIT_BAD_INPUT;
+    }
+    const t0 = performance.now();
+    const score = await evaluateRecognition(model, { root: options.root, queries, references, candidates: options.candidates, seed: options.seed }, (m) => io.err(m));
+    const pct = (v: number) => `${(v * 100).toFixed(1)} %`;
+    io.err(
+      `${score.images} images of ${score.classes} products against a gallery of ${score.galleryImages} images of ${score.galleryProducts}: ` +
+        `fine top-1 ${pct(score.fine.top1)}, top-5 ${pct(score.fine.top5)}; coarse top-1 ${pct(score.coarse.top1)}; ` +
+        `top-1 among ${score.candidates.size} candidates ${pct(score.candidates.top1)} (${pct(score.candidates.top1SameCoarseSets)} when all from one coarse class); ` +
+        `${score.msPerCrop.median} ms per crop`,
+    );
+    printResult(io, { ok: true, model: model.manifest.name, list: resolve(options.list), galleryList: resolve(galleryList), wallSeconds: Math.round(performance.now() - t0) / 1000, ...score });
+    return EXIT_OK;
+  } catch (err) {
+    if (isEdgeError(err)) {
+      io.err(`error: ${err.message}`);
+      return EXIT_BAD_INPUT;
+    }
+    throw err;
+  } finally {
+    await model.release();
+  }
 }

@@ -31,7 +31,7 @@ export function applyOverrides(config: StoreConfig, overrides: RunOverrides): St
  * `edge-agent run` / `demo`: load and check the configuration (exit 2 and start nothing when
  * it is bad), start the agent, and run until SIGTERM/SIGINT.
  */
-export async function runAgent(configFile: string, overrides: RunOverrides, io: CliIo, extra: Pick<AgentOptions, 'transports' | 'calibrationSeed'> = {}): Promise<number> {
+export async function runAgent(configFile: string, overrides: RunOverrides, io: CliIo, extra: Pick<AgentOptions, 'transports' | 'calibrationSeed' | 'simulatedProducts'> = {}): Promise<number> {
   let loaded: LoadedConfig;
   let secrets: Secrets;
   try {

@@ -104,7 +104,14 @@ async function replayRecording(options: ReplayOptions): Promise<ReplaySummary> {
     }
   }
   const endedAt = recording.manifest.endedAt ?? recording.manifest.startedAt;
-  return run(options, config, recording.manifest.startedAt, endedAt, problems, { video, calibrationSeed: recording.scalesCalibration, cameraCalibrations, format: 'edge-agent' });
+  return run(options, config, recording.manifest.startedAt, endedAt, problems, {
+    video,
+    calibrationSeed: recording.scalesCalibration,
+    cameraCalibrations,
+    format: 'edge-agent',
+    // A simulated store's products are recognised by their rendered packaging.
+    simulatedProducts: recording.manifest.scenario !== undefined,
+  });
 }
 
 async function replayAutoCheckout(options: ReplayOptions, catalogFile: string): Promise<ReplaySummary> {
@@ -144,6 +151,7 @@ async function run(
     video?: Map<string, RecordedVideo>;
     calibrationSeed?: string | undefined;
     cameraCalibrations?: ReadonlyMap<string, CameraCalibration>;
+    simulatedProducts?: boolean;
     external?: (agent: Agent, scheduler: ReplayScheduler) => void;
   },
 ): Promise<ReplaySummary> {
@@ -163,6 +171,7 @@ async function run(
     replay: { scheduler, video: extra.video ?? new Map() },
     ...(extra.calibrationSeed ? { calibrationSeed: extra.calibrationSeed } : {}),
     ...(extra.cameraCalibrations ? { cameraCalibrations: extra.cameraCalibrations } : {}),
+    ...(extra.simulatedProducts ? { simulatedProducts: true } : {}),
     shelfInput: extra.external ? 'external' : 'devices',
   });
   options.onAgent?.(agent);
@@ -192,7 +201,7 @@ async function run(
   const reachedAt = Math.max(progress.at, endedAt);
   const devices: Record<string, unknown> = {};
   for (const [name, report] of Object.entries(health.components)) {
-    if (['database', 'agent-run', 'retention', 'calibration', 'admin', 'analytics'].includes(name)) continue;
+    if (['database', 'agent-run', 'retention', 'calibration', 'admin', 'analytics', 'recognition'].includes(name)) continue;
     const { counters, ...rest } = report as Record<string, unknown>;
     devices[name] = counters ?? rest;
   }
