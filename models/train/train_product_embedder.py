@@ -74,7 +74,7 @@ class Block(nn.Module):
 
 
 class Embedder(nn.Module):
-    def __init__(self, widths, blocks, dim):
+    def __init__(self, widths, blocks, dim, dropout=0.0):
         super().__init__()
         self.stem = nn.Sequential(nn.Conv2d(3, widths[0], 3, 2, 1, bias=False), nn.BatchNorm2d(widths[0]), nn.ReLU())
         layers = []
@@ -84,13 +84,14 @@ class Embedder(nn.Module):
                 layers.append(Block(cin, w, 2 if (j == 0 and i > 0) else 1))
                 cin = w
         self.body = nn.Sequential(*layers)
+        self.drop = nn.Dropout(dropout)
         self.head = nn.Linear(cin, dim, bias=False)
         self.bn = nn.BatchNorm1d(dim)
 
     def forward(self, x):
         x = self.body(self.stem(x))
         x = torch.flatten(F.adaptive_avg_pool2d(x, 1), 1)
-        return F.normalize(self.bn(self.head(x)), dim=1)
+        return F.normalize(self.bn(self.head(self.drop(x))), dim=1)
 
 
 class CosineClassifier(nn.Module):
@@ -126,6 +127,15 @@ def augment(batch_u8, rng, s):
         if rng.random() < 0.5:
             crop = crop.flip(3)
         out[i] = crop[0]
+        if rng.random() < s["eraseProbability"]:
+            # Random erasing: a hand, a price tag or another product hides part of the item.
+            area = size * size * rng.uniform(*s["eraseArea"])
+            ratio = math.exp(rng.uniform(math.log(0.3), math.log(3.3)))
+            eh = min(size, int(round(math.sqrt(area * ratio))))
+            ew = min(size, int(round(math.sqrt(area / ratio))))
+            et = int(rng.integers(0, size - eh + 1))
+            el = int(rng.integers(0, size - ew + 1))
+            out[i, :, et : et + eh, el : el + ew] = torch.from_numpy(rng.random((3, 1, 1))).float()
     j = s["jitter"]
     b = torch.from_numpy(rng.uniform(1 - j["brightness"], 1 + j["brightness"], (n, 1, 1, 1))).float()
     c = torch.from_numpy(rng.uniform(1 - j["contrast"], 1 + j["contrast"], (n, 1, 1, 1))).float()
@@ -209,7 +219,7 @@ def main():
     fit_x = np.concatenate([train_x] + [iconic_x] * s["iconicRepeats"])
     fit_y = np.concatenate([train_y] + [iconic_y] * s["iconicRepeats"])
 
-    model = Embedder(s["widths"], s["blocks"], s["embeddingSize"])
+    model = Embedder(s["widths"], s["blocks"], s["embeddingSize"], s["dropout"])
     classifier = CosineClassifier(s["embeddingSize"], n_classes, s["cosineScale"])
     params = list(model.parameters()) + list(classifier.parameters())
     decay = [p for p in params if p.ndim > 1]

@@ -1,6 +1,7 @@
 import { cpus } from 'node:os';
 import { benchShelf } from '../bench/shelf-bench.js';
 import { benchAnalytics } from '../bench/analytics-bench.js';
+import { benchRecognition } from '../bench/recognition-bench.js';
 import { benchVision, type VisionBenchOptions } from '../bench/vision-bench.js';
 import { EXIT_BAD_INPUT, EXIT_OK, printResult, type CliIo } from './output.js';
 
@@ -33,6 +34,19 @@ const BENCHES = {
       rows: [
         [`shelf: ${r.plates} plates at 60 Hz, bytes → weight events`, `${(r.samplesPerSecond / 1e6).toFixed(2)} M samples/s on one core`, `${r.timesRealTime}× real time (target ≥ 100×)`],
         ['shelf: cost per plate sample', `${r.nsPerSample} ns`, `${r.events} events in ${r.simulatedSeconds} s simulated`],
+      ],
+    };
+  },
+  recognition: async () => {
+    const r = await benchRecognition();
+    return {
+      result: r,
+      rows: [
+        [
+          `recognition: ${r.model}, one ${r.input} crop, one thread`,
+          `session.run median ${r.sessionRunMs.median} ms (p95 ${r.sessionRunMs.p95}); whole recognition median ${r.recognizeOneCropMs.median} ms (p95 ${r.recognizeOneCropMs.p95})`,
+          `target ≤ 5 ms; ${r.batchOf8PerCropMs} ms per crop when 8 wait together; gallery of ${r.galleryProducts} products`,
+        ],
       ],
     };
   },

@@ -109,8 +109,8 @@ async function replayRecording(options: ReplayOptions): Promise<ReplaySummary> {
     calibrationSeed: recording.scalesCalibration,
     cameraCalibrations,
     format: 'edge-agent',
-    // A simulated store's products are recognised by their rendered packaging.
-    simulatedProducts: recording.manifest.scenario !== undefined,
+    // A simulated store's products are recognised by their rendered packaging (when it has cameras to see them).
+    simulatedProducts: recording.manifest.scenario !== undefined && recording.video.length > 0,
   });
 }
 

@@ -15,7 +15,8 @@ export interface ReferencePicture {
   frame: FramePixels;
 }
 
-const HEIGHTS = [48, 96, 160] as const;
+/** From the few pixels a product covers in a shelf camera frame to a close-up photo. */
+const HEIGHTS = [16, 24, 32, 48, 96, 160] as const;
 const GAINS = [0.7, 1, 1.25] as const;
 
 export async function packagingReferences(products: readonly ProductConfig[]): Promise<ReferencePicture[]> {
