@@ -4,6 +4,7 @@
  * not samples), so the decoder favours clarity over zero allocation.
  */
 import type { GateReading } from './gate-event.js';
+import { LineFramer } from '../serial/line-framer.js';
 
 /** Longest line accepted, terminator included. */
 export const GATE_MAX_LINE_BYTES = 256;
@@ -22,8 +23,6 @@ export interface GateLineCounters {
   overlong: number;
 }
 
-const LF = 0x0a;
-const CR = 0x0d;
 const TOKEN = /^[\x21-\x7e]{1,128}$/;
 const PREFIX = /^@(\d{1,16}) (.*)$/s;
 
@@ -73,9 +72,8 @@ export class GateLineDecoder {
   readonly counters: GateLineCounters = { bytes: 0, lines: 0, blank: 0, scans: 0, passes: 0, malformed: 0, overlong: 0 };
   /** Why the last bad line was refused, for health output. */
   lastProblem: string | undefined;
-  private readonly line = Buffer.alloc(GATE_MAX_LINE_BYTES);
-  private length = 0;
-  private overlong = false;
+  private readonly framer = new LineFramer(GATE_MAX_LINE_BYTES, (length, overlong, receivedAt) => this.endLine(length, overlong, receivedAt));
+  private readonly line = this.framer.line;
 
   constructor(
     private readonly gate: string,
@@ -84,45 +82,21 @@ export class GateLineDecoder {
 
   push(chunk: Uint8Array, receivedAt: number): void {
     this.counters.bytes += chunk.length;
-    let start = 0;
-    for (;;) {
-      const lf = chunk.indexOf(LF, start);
-      const stop = lf < 0 ? chunk.length : lf;
-      this.append(chunk, start, stop);
-      if (lf < 0) return;
-      this.endLine(receivedAt);
-      start = lf + 1;
-    }
+    this.framer.push(chunk, receivedAt);
   }
 
   reset(): void {
-    this.length = 0;
-    this.overlong = false;
+    this.framer.reset();
   }
 
-  private append(chunk: Uint8Array, start: number, stop: number): void {
-    if (this.overlong) return;
-    const n = stop - start;
-    // The LF is not stored, so a full line may use GATE_MAX_LINE_BYTES - 1 bytes.
-    if (this.length + n > GATE_MAX_LINE_BYTES - 1) {
-      this.overlong = true;
-      return;
-    }
-    this.line.set(chunk.subarray(start, stop), this.length);
-    this.length += n;
-  }
-
-  private endLine(receivedAt: number): void {
+  private endLine(end: number, overlong: boolean, receivedAt: number): void {
     const c = this.counters;
     c.lines += 1;
-    if (this.overlong) {
+    if (overlong) {
       c.overlong += 1;
       this.lastProblem = `line longer than ${GATE_MAX_LINE_BYTES} bytes`;
-      return this.reset();
+      return;
     }
-    let end = this.length;
-    if (end > 0 && this.line[end - 1] === CR) end -= 1;
-    this.length = 0;
     if (end === 0) {
       c.blank += 1;
       return;

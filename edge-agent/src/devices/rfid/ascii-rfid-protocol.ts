@@ -3,6 +3,7 @@
  * parsed straight from the bytes; a configured `linePattern` (named groups `epc`, `antenna`,
  * `rssi`) replaces it for readers that print something else.
  */
+import { LineFramer } from '../serial/line-framer.js';
 
 /** Longest line accepted, terminator included; longer lines are dropped whole. */
 export const ASCII_RFID_MAX_LINE_BYTES = 256;
@@ -45,8 +46,6 @@ export interface AsciiRfidCounters {
   overlong: number;
 }
 
-const LF = 0x0a;
-const CR = 0x0d;
 const SPACE = 0x20;
 const TAB = 0x09;
 const COMMA = 0x2c;
@@ -92,9 +91,8 @@ const isHex = (b: number) => isDigit(b) || (b >= 0x41 && b <= 0x46) || (b >= 0x6
 /** Streaming decoder: lines may be split across chunks anywhere; bad lines are counted and skipped. */
 export class AsciiRfidDecoder {
   readonly counters: AsciiRfidCounters = { bytes: 0, lines: 0, blank: 0, reads: 0, malformed: 0, overlong: 0 };
-  private readonly line = Buffer.alloc(ASCII_RFID_MAX_LINE_BYTES);
-  private length = 0;
-  private overlong = false;
+  private readonly framer = new LineFramer(ASCII_RFID_MAX_LINE_BYTES, (length, overlong, receivedAt) => this.endLine(length, overlong, receivedAt));
+  private readonly line = this.framer.line;
   private readonly pattern: RegExp | undefined;
   private readonly read: AsciiTagRead = { epc: '', antenna: ASCII_DEFAULT_ANTENNA, rssi: Number.NaN, receivedAt: 0 };
 
@@ -107,45 +105,21 @@ export class AsciiRfidDecoder {
 
   push(chunk: Uint8Array, receivedAt: number): void {
     this.counters.bytes += chunk.length;
-    let start = 0;
-    for (;;) {
-      const lf = chunk.indexOf(LF, start);
-      const stop = lf < 0 ? chunk.length : lf;
-      this.append(chunk, start, stop);
-      if (lf < 0) return;
-      start = lf + 1;
-      this.endLine(receivedAt);
-    }
+    this.framer.push(chunk, receivedAt);
   }
 
   /** Forgets a partial line, e.g. after a reconnect. */
   reset(): void {
-    this.length = 0;
-    this.overlong = false;
+    this.framer.reset();
   }
 
-  private append(chunk: Uint8Array, start: number, stop: number): void {
-    if (this.overlong) return;
-    const n = stop - start;
-    // The LF is not stored, so a full line may use ASCII_RFID_MAX_LINE_BYTES - 1 bytes.
-    if (this.length + n > ASCII_RFID_MAX_LINE_BYTES - 1) {
-      this.overlong = true;
-      return;
-    }
-    for (let i = 0; i < n; i++) this.line[this.length + i] = chunk[start + i]!;
-    this.length += n;
-  }
-
-  private endLine(receivedAt: number): void {
+  private endLine(end: number, overlong: boolean, receivedAt: number): void {
     const c = this.counters;
     c.lines += 1;
-    if (this.overlong) {
+    if (overlong) {
       c.overlong += 1;
-      return this.reset();
+      return;
     }
-    let end = this.length;
-    this.length = 0;
-    if (end > 0 && this.line[end - 1] === CR) end -= 1;
     let blank = true;
     for (let i = 0; i < end; i++) {
       const b = this.line[i]!;
