@@ -16,6 +16,7 @@ import type { ShopperTrack } from '../vision/store-tracks.js';
 import { analyticsReport, type AnalyticsReport } from './analytics-report.js';
 import { AnalyticsService } from './analytics-service.js';
 import type { PickCredit } from './floor-analytics.js';
+import { quantile, round3, round4 } from '../numbers.js';
 
 export interface AnalyticsTruth {
   tracks: readonly TruthTrackPoint[];
@@ -235,8 +236,6 @@ export function scoreDwell(truthVisits: readonly TruthVisit[], stored: readonly 
     errors.push(error);
     if (candidates.length === 1 && error <= 1) within += 1;
   }
-  errors.sort((a, b) => a - b);
-  const q = (p: number) => (errors.length === 0 ? 0 : errors[Math.min(errors.length - 1, Math.floor(p * errors.length))]!);
   return {
     scored,
     tooShort,
@@ -245,8 +244,8 @@ export function scoreDwell(truthVisits: readonly TruthVisit[], stored: readonly 
     missed,
     split,
     phantom: stored.filter((v) => !used.has(v)).length,
-    medianErrorSeconds: round3(q(0.5)),
-    p95ErrorSeconds: round3(q(0.95)),
+    medianErrorSeconds: round3(quantile(errors, 0.5)),
+    p95ErrorSeconds: round3(quantile(errors, 0.95)),
   };
 }
 
@@ -289,6 +288,3 @@ function framePeriod(points: readonly TruthTrackPoint[]): number {
   for (const [g, c] of gaps) if (c > n) [best, n] = [g, c];
   return best;
 }
-
-const round3 = (v: number): number => Math.round(v * 1000) / 1000;
-const round4 = (v: number): number => Math.round(v * 10000) / 10000;

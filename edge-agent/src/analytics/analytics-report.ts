@@ -9,6 +9,7 @@ import { AnalyticsRepository } from '../db/repositories/analytics.js';
 import { FloorGrid } from './floor-grid.js';
 import { DURATION_BUCKETS_MIN, HourlySummary } from './hourly-summary.js';
 import { LocalHours } from './local-hours.js';
+import { round3 } from '../numbers.js';
 
 export interface ZoneDwellSummary {
   zone: string;
@@ -120,5 +121,3 @@ export function analyticsReport(db: Database, config: StoreConfig, from: number,
 }
 
 const HOT_SPOTS = 5;
-
-const round3 = (v: number): number => Math.round(v * 1000) / 1000;

@@ -50,7 +50,7 @@ export class AnalyticsService implements Component {
     this.hours = new LocalHours(config.store.timezone);
     this.layout = new StoreLayout(config);
     this.badgePrefixes = config.analytics.staffBadges.map((p) => p.toUpperCase());
-    this.engine = new FloorAnalytics(config, this.hours, this.sink);
+    this.engine = new FloorAnalytics(config, this.hours, this.sink, this.layout);
   }
 
   get floor(): FloorAnalytics {
@@ -77,11 +77,8 @@ export class AnalyticsService implements Component {
     });
     bus.on('rfid.tag', this.name, (o) => {
       if (o.kind !== 'seen' || !o.shelf || !this.isBadge(o.epc)) return;
-      const plates = this.layout.shelves.get(o.shelf)?.plates;
-      if (!plates || plates.length === 0) return;
-      const x = plates.reduce((s, p) => s + p.standAt.x, 0) / plates.length;
-      const y = plates.reduce((s, p) => s + p.standAt.y, 0) / plates.length;
-      this.engine.badgeSeen(o.at, x, y);
+      const place = this.placeOf(this.layout.shelves.get(o.shelf)?.plates.map((p) => p.key) ?? []);
+      if (place) this.engine.badgeSeen(o.at, place.x, place.y);
     });
     bus.on('rfid.passage', this.name, (p) => {
       if (!this.isBadge(p.epc)) return;

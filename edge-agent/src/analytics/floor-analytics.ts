@@ -6,6 +6,7 @@
  */
 import type { StoreConfig } from '../../../device-config/schema.js';
 import { FloorGrid } from './floor-grid.js';
+import { StoreLayout } from '../sim/store-layout.js';
 import { FloorZones } from './floor-zones.js';
 import type { LocalHours } from './local-hours.js';
 import { ShopperHeat, type HourCells } from './shopper-heat.js';
@@ -100,8 +101,8 @@ interface FloorShopper {
   y: number;
   picks: number;
   staff: boolean;
+  /** Entry zone the track was born in, or -1. */
   entryZone: number;
-  exitZone: number;
 }
 
 /** A gondola's front edge, from (x0, y0) to (x1, y1): where its shoppers reach. */
@@ -152,6 +153,7 @@ export class FloorAnalytics {
     private readonly config: StoreConfig,
     hours: LocalHours,
     private readonly sink: AnalyticsSink,
+    layout: StoreLayout = new StoreLayout(config),
   ) {
     const a = config.analytics;
     this.zones = new FloorZones(config.zones);
@@ -165,7 +167,9 @@ export class FloorAnalytics {
     for (const g of config.gondolas) {
       const zone = g.frontZone ? (this.zones.byId(g.frontZone)?.index ?? -1) : -1;
       if (zone >= 0) this.gondolaOfZone.set(zone, g.id);
-      for (const s of g.shelves) this.shelfFronts.set(`${g.id}.${s.id}`, { ...shelfFrontOf(g), zone, gondola: g.id });
+      const { origin, along, widthM } = layout.gondolas.find((x) => x.id === g.id)!;
+      const front = { x0: origin.x, y0: origin.y, x1: origin.x + along.x * widthM, y1: origin.y + along.y * widthM };
+      for (const s of g.shelves) this.shelfFronts.set(`${g.id}.${s.id}`, { ...front, zone, gondola: g.id });
     }
   }
 
@@ -206,7 +210,6 @@ export class FloorAnalytics {
         this.sink.lingering({ shopper: id, zone: this.zones.zones[p.zone]!.id, gondola: this.gondolaOfZone.get(p.zone) ?? null, enteredAt: p.enteredAt, at });
       }
     }
-    s.exitZone = this.zones.firstOfTypeAt('exit', x, y);
   }
 
   /** The shopper's track ended (left, or lost for good). */
@@ -229,8 +232,8 @@ export class FloorAnalytics {
       enteredAt: s.firstAt,
       exitedAt: s.lastAt,
       picks: s.picks,
-      entryZone: s.entryZone >= 0 ? this.zones.zones[s.entryZone]!.id : null,
-      exitZone: s.exitZone >= 0 ? this.zones.zones[s.exitZone]!.id : null,
+      entryZone: zoneId(this.zones, s.entryZone),
+      exitZone: zoneId(this.zones, this.zones.firstOfTypeAt('exit', s.x, s.y)),
     });
   }
 
@@ -340,7 +343,6 @@ export class FloorAnalytics {
       picks: 0,
       staff: false,
       entryZone: this.zones.firstOfTypeAt('entry', x, y),
-      exitZone: -1,
     };
     this.shoppers.set(id, s);
     this.counts.shoppers += 1;
@@ -387,12 +389,7 @@ export class FloorAnalytics {
   }
 }
 
-/** A gondola's front edge: from its front-left corner along its rotation (shoppers stand on the +y side at 0°). */
-function shelfFrontOf(g: StoreConfig['gondolas'][number]): { x0: number; y0: number; x1: number; y1: number } {
-  const theta = (g.position.rotationDeg * Math.PI) / 180;
-  const { x, y, widthM } = g.position;
-  return { x0: x, y0: y, x1: x + Math.cos(theta) * widthM, y1: y + Math.sin(theta) * widthM };
-}
+const zoneId = (zones: FloorZones, index: number): string | null => (index >= 0 ? zones.zones[index]!.id : null);
 
 /** Where the shopper was at `t`: the last observation at or before it (the oldest kept, if none). */
 function positionAt(s: FloorShopper, t: number): [number, number] {

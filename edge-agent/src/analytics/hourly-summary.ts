@@ -6,6 +6,7 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { AnalyticsRepository, StoredStoreVisit } from '../db/repositories/analytics.js';
 import { HOUR } from './local-hours.js';
+import { round3 } from '../numbers.js';
 
 /** Upper bounds (minutes) of the visit duration buckets; the last bucket is open. */
 export const DURATION_BUCKETS_MIN = [1, 3, 5, 10, 20] as const;
@@ -154,5 +155,3 @@ function median(sorted: readonly number[]): number {
   if (n === 0) return 0;
   return n % 2 === 1 ? sorted[(n - 1) / 2]! : (sorted[n / 2 - 1]! + sorted[n / 2]!) / 2;
 }
-
-const round3 = (v: number): number => Math.round(v * 1000) / 1000;

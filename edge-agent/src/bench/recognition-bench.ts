@@ -11,6 +11,7 @@ import { packagingReferences } from '../sim/render/packaging-references.js';
 import { ProductGallery } from '../vision/products/product-gallery.js';
 import { ProductModel } from '../vision/products/product-model.js';
 import { ProductRecognizer } from '../vision/products/product-recognizer.js';
+import { quantile, round3 } from '../numbers.js';
 
 export interface RecognitionBenchResult {
   model: string;
@@ -74,8 +75,5 @@ export async function benchRecognition(modelPath = join(packageRoot(), 'models',
 }
 
 function stats(values: number[]): { median: number; p95: number } {
-  const s = [...values].sort((a, b) => a - b);
-  return { median: round3(s[Math.floor(s.length / 2)]!), p95: round3(s[Math.floor(s.length * 0.95)]!) };
+  return { median: round3(quantile(values, 0.5)), p95: round3(quantile(values, 0.95)) };
 }
-
-const round3 = (v: number): number => Math.round(v * 1000) / 1000;

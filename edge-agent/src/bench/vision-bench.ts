@@ -32,6 +32,7 @@ import { MotionGate } from '../vision/motion-gate.js';
 import { ByteTracker } from '../vision/track/byte-tracker.js';
 import { sharedDetector } from '../vision/vision-service.js';
 import { benchVideo } from './bench-video.js';
+import { quantile } from '../numbers.js';
 
 export interface VisionBenchOptions {
   /** A recorded video; default: PETS 2009 from ../shared scaled to 640×360, else a simulated store. */
@@ -250,11 +251,6 @@ function processCpuSeconds(pid: number | null): number {
 
 function mean(values: readonly number[]): number {
   return values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
-}
-
-function quantile(values: readonly number[], q: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
 }
 
 /** The largest even-sized 16:9 frame that fits the model's input: ffmpeg scales to it, nothing is resized in Node. */

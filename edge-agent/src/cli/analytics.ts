@@ -6,18 +6,16 @@
 import { writeFileSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { resolve } from 'node:path';
-import type { StoreConfig } from '../../../device-config/schema.js';
 import { analyticsReport } from '../analytics/analytics-report.js';
 import { FloorGrid } from '../analytics/floor-grid.js';
 import { HourlySummary } from '../analytics/hourly-summary.js';
 import { renderHeatmapPng } from '../analytics/heatmap-image.js';
 import { LocalHours } from '../analytics/local-hours.js';
-import { StoreDatabase } from '../db/database.js';
 import { AnalyticsRepository } from '../db/repositories/analytics.js';
-import { describeError, isEdgeError } from '../errors.js';
+import { isEdgeError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { loadStoreOrReport } from './load-store.js';
-import { EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, printResult, type CliIo } from './output.js';
+import { withStoreDatabase } from './load-store.js';
+import { EXIT_BAD_INPUT, EXIT_OK, printResult, type CliIo } from './output.js';
 
 export interface AnalyticsRangeOptions {
   config: string;
@@ -41,28 +39,6 @@ export interface MarkStaffOptions {
 
 type Range = { from: number; to: number };
 
-async function withStore<T>(
-  options: { config: string; dataDir?: string },
-  io: CliIo,
-  log: Logger,
-  work: (config: StoreConfig, database: StoreDatabase) => Promise<T>,
-): Promise<T | number> {
-  const config = await loadStoreOrReport(options.config, io);
-  if (!config) return EXIT_BAD_INPUT;
-  const database = new StoreDatabase(resolve(options.dataDir ?? config.dataDir), log.child({ module: 'db' }));
-  try {
-    await database.start();
-  } catch (err) {
-    io.err(`error: ${describeError(err)}`);
-    return EXIT_FAILURE;
-  }
-  try {
-    return await work(config, database);
-  } finally {
-    await database.stop();
-  }
-}
-
 function parseRange(options: AnalyticsRangeOptions, io: CliIo): Range | undefined {
   const to = options.to ? Date.parse(options.to) : Date.now();
   const from = options.from ? Date.parse(options.from) : to - 86_400_000;
@@ -76,7 +52,7 @@ function parseRange(options: AnalyticsRangeOptions, io: CliIo): Range | undefine
 export async function analyticsReportCommand(options: AnalyticsRangeOptions, io: CliIo, log: Logger): Promise<number> {
   const range = parseRange(options, io);
   if (!range) return EXIT_BAD_INPUT;
-  const result = await withStore(options, io, log, async (config, database) => analyticsReport(database.handle, config, range.from, range.to));
+  const result = await withStoreDatabase(options, io, log, async (config, database) => analyticsReport(database.handle, config, range.from, range.to));
   if (typeof result === 'number') return result;
   for (const h of result.hours) io.err(`${h.hour}: ${h.entries} in, ${h.exits} out, ${h.visits} visits, conversion ${h.conversion ?? '–'}, peak ${h.peakOccupancy} on the floor`);
   printResult(io, { ok: true, ...result });
@@ -90,7 +66,7 @@ export async function analyticsHeatmapCommand(options: HeatmapCliOptions, io: Cl
     io.err('error: --pixels-per-metre takes a number in (0, 400]');
     return EXIT_BAD_INPUT;
   }
-  const result = await withStore(options, io, log, async (config, database) => {
+  const result = await withStoreDatabase(options, io, log, async (config, database) => {
     const { widthM, depthM, planImage } = config.store.floor;
     const grid = new FloorGrid(widthM, depthM, config.analytics.heatmap.cellM);
     const hours = new LocalHours(config.store.timezone);
@@ -129,7 +105,7 @@ export async function markStaffCommand(options: MarkStaffOptions, io: CliIo, log
     return EXIT_BAD_INPUT;
   }
   const by = options.by ?? `${userInfo().username}@${hostname()}`;
-  const result = await withStore(options, io, log, async (config, database) => {
+  const result = await withStoreDatabase(options, io, log, async (config, database) => {
     const repo = new AnalyticsRepository(database.handle);
     const id = repo.recordStaffMark(shopper, 'admin', by, Date.now());
     // Facts already stored are withdrawn at once; a running agent also drops the live track.

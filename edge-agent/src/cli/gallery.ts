@@ -14,8 +14,8 @@ import { packagingReferences } from '../sim/render/packaging-references.js';
 import { readImageFile } from '../vision/image-file.js';
 import { loadGallery } from '../vision/products/product-recognition-service.js';
 import { ProductModel } from '../vision/products/product-model.js';
-import { loadStoreOrReport } from './load-store.js';
-import { EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, printResult, type CliIo } from './output.js';
+import { withStoreDatabase } from './load-store.js';
+import { EXIT_BAD_INPUT, EXIT_OK, printResult, type CliIo } from './output.js';
 
 export interface GalleryOptions {
   config: string;
@@ -37,40 +37,31 @@ interface Opened {
   model: ProductModel;
 }
 
-async function open(options: GalleryOptions, io: CliIo, log: Logger): Promise<Opened | number> {
-  const config = await loadStoreOrReport(options.config, io);
-  if (!config) return EXIT_BAD_INPUT;
-  const modelPath = options.model ?? config.recognition?.model;
-  if (!modelPath) {
-    io.err(`error: ${options.config} configures no recognition model (recognition.model); name one with --model`);
-    return EXIT_BAD_INPUT;
-  }
-  let model: ProductModel;
-  try {
-    model = await ProductModel.load(resolve(modelPath));
-  } catch (err) {
-    io.err(`error: ${describeError(err)}`);
-    return EXIT_BAD_INPUT;
-  }
-  if (model.kind !== 'embedder') {
-    await model.release();
-    io.err(`error: ${modelPath} is a classifier: its products are its labels, it has no gallery`);
-    return EXIT_BAD_INPUT;
-  }
-  const database = new StoreDatabase(resolve(options.dataDir ?? config.dataDir), log.child({ module: 'db' }));
-  try {
-    await database.start();
-  } catch (err) {
-    await model.release();
-    io.err(`error: ${describeError(err)}`);
-    return EXIT_FAILURE;
-  }
-  return { config, database, repo: new ProductReferenceRepository(database.handle), model };
-}
-
-async function close(o: Opened): Promise<void> {
-  await o.model.release();
-  await o.database.stop();
+/** The work of a gallery command with the store database and its embedding model open. */
+async function withGallery(options: GalleryOptions, io: CliIo, log: Logger, work: (o: Opened) => Promise<number>): Promise<number> {
+  return withStoreDatabase(options, io, log, async (config, database) => {
+    const modelPath = options.model ?? config.recognition?.model;
+    if (!modelPath) {
+      io.err(`error: ${options.config} configures no recognition model (recognition.model); name one with --model`);
+      return EXIT_BAD_INPUT;
+    }
+    let model: ProductModel;
+    try {
+      model = await ProductModel.load(resolve(modelPath));
+    } catch (err) {
+      io.err(`error: ${describeError(err)}`);
+      return EXIT_BAD_INPUT;
+    }
+    try {
+      if (model.kind !== 'embedder') {
+        io.err(`error: ${modelPath} is a classifier: its products are its labels, it has no gallery`);
+        return EXIT_BAD_INPUT;
+      }
+      return await work({ config, database, repo: new ProductReferenceRepository(database.handle), model });
+    } finally {
+      await model.release();
+    }
+  });
 }
 
 export async function galleryAdd(options: GalleryAddOptions, io: CliIo, log: Logger): Promise<number> {
@@ -82,9 +73,7 @@ export async function galleryAdd(options: GalleryAddOptions, io: CliIo, log: Log
     io.err(`error: name the reference images of ${options.product}`);
     return EXIT_BAD_INPUT;
   }
-  const o = await open(options, io, log);
-  if (typeof o === 'number') return o;
-  try {
+  return withGallery(options, io, log, async (o) => {
     const known = new Set(o.config.planogram.products.map((p) => p.id));
     if (options.product !== undefined && !known.has(options.product)) {
       io.err(`error: product "${options.product}" is not in the planogram of ${options.config}`);
@@ -103,22 +92,17 @@ export async function galleryAdd(options: GalleryAddOptions, io: CliIo, log: Log
     const vectors = await o.model.infer(pictures.map((p) => ({ frame: p.frame })), 16);
     const by = options.by ?? `${userInfo().username}@${hostname()}`;
     const now = Date.now();
-    const add = o.database.handle.transaction(() => pictures.forEach((p, i) => o.repo.add(p.product, o.model.identity, vectors[i]!, p.source, by, now)));
-    add();
+    o.repo.addAll(pictures.map((p, i) => ({ product: p.product, source: p.source, embedding: vectors[i]! })), o.model.identity, by, now);
     const gallery = loadGallery(o.repo, o.model);
     const products = [...new Set(pictures.map((p) => p.product))];
     io.err(`added ${pictures.length} reference vectors of ${products.length} products for ${o.model.identity}; the gallery holds ${gallery.size} of ${gallery.products.length} products`);
     printResult(io, { ok: true, model: o.model.identity, added: pictures.length, products, galleryReferences: gallery.size, galleryProducts: gallery.products.length, calibration: gallery.calibration });
     return EXIT_OK;
-  } finally {
-    await close(o);
-  }
+  });
 }
 
 export async function galleryList(options: GalleryOptions, io: CliIo, log: Logger): Promise<number> {
-  const o = await open(options, io, log);
-  if (typeof o === 'number') return o;
-  try {
+  return withGallery(options, io, log, async (o) => {
     const counts = o.repo.counts(o.model.identity);
     const have = new Set(counts.map((c) => c.product));
     const missing = o.config.planogram.products.map((p) => p.id).filter((id) => !have.has(id));
@@ -127,20 +111,14 @@ export async function galleryList(options: GalleryOptions, io: CliIo, log: Logge
     const gallery = loadGallery(o.repo, o.model);
     printResult(io, { ok: true, model: o.model.identity, products: counts, missing, otherModels: o.repo.others(o.model.identity), calibration: gallery.size > 0 ? gallery.calibration : null });
     return EXIT_OK;
-  } finally {
-    await close(o);
-  }
+  });
 }
 
 export async function galleryRemove(options: GalleryOptions & { product: string }, io: CliIo, log: Logger): Promise<number> {
-  const o = await open(options, io, log);
-  if (typeof o === 'number') return o;
-  try {
+  return withGallery(options, io, log, async (o) => {
     const removed = o.repo.remove(options.product, o.model.identity);
     io.err(`removed ${removed} reference vectors of ${options.product}`);
     printResult(io, { ok: true, product: options.product, removed });
     return EXIT_OK;
-  } finally {
-    await close(o);
-  }
+  });
 }

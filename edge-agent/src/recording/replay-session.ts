@@ -31,6 +31,7 @@ import {
 import type { ImportProblem } from './autocheckout-problem.js';
 import { openRecording, RecordingError } from './recording-reader.js';
 import { ReplayScheduler } from './replay-scheduler.js';
+import { round3 } from '../numbers.js';
 
 export interface ReplayOptions {
   dir: string;
@@ -222,5 +223,3 @@ async function run(
     analytics,
   };
 }
-
-const round3 = (v: number) => Math.round(v * 1000) / 1000;

@@ -19,6 +19,7 @@ import { ShopperTimeline } from './shopper-timeline.js';
 import { StoreLayout, centroid, type Vec2 } from './store-layout.js';
 import { VisitPlanner, type GatePlace, type VisitAction } from './visit-planner.js';
 import type { WorldSnapshot } from './world-snapshot.js';
+import { round3 } from '../numbers.js';
 
 export interface SimDeviceRef {
   /** Agent-side device id (`shelf-1.2`, a gate id). */
@@ -561,5 +562,3 @@ function linesOf(map: Map<string, number>): TruthLine[] {
 function lightAt(ms: number): number {
   return 1 + 0.025 * Math.sin(ms / 2_700) + 0.012 * Math.sin(ms / 137) + 0.006 * Math.sin(ms / 9.7);
 }
-
-const round3 = (v: number) => Math.round(v * 1000) / 1000;

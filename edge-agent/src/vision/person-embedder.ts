@@ -3,13 +3,11 @@
  * the same shopper can be recognised across cameras and after an occlusion: similar clothes give a
  * cosine similarity near 1, different people a lower one.
  */
-import { existsSync } from 'node:fs';
-import { extname } from 'node:path';
-import { InputPacker, type FramePixels } from './detect/input-packer.js';
-import { EdgeError, ErrorCode } from '../errors.js';
+import type { InputPacker, FramePixels } from './detect/input-packer.js';
 import type { InferenceWorker } from './inference/inference-worker.js';
-import { openModelSession, type ModelSession } from './inference/model-session.js';
-import { loadModelManifest, type LoadedManifest } from './model-manifest.js';
+import type { ModelSession } from './inference/model-session.js';
+import { normaliseInPlace, openVectorModel } from './inference/vector-model.js';
+import type { LoadedManifest } from './model-manifest.js';
 import type { ImageBox } from './floor-projection.js';
 
 /** Crops smaller than this (pixels a side) carry no appearance worth comparing. */
@@ -34,42 +32,14 @@ export class PersonEmbedder {
 
   /** Loads a re-identification model from its `.onnx` file or manifest and checks it against the manifest. */
   static async load(modelPath: string, options: { worker?: InferenceWorker | undefined } = {}): Promise<PersonEmbedder> {
-    if (extname(modelPath) !== '.json' && !existsSync(modelPath)) throw new EdgeError(ErrorCode.VisionModelNotFound, `${modelPath}: model file not found`);
-    const manifest = loadModelManifest(modelPath);
-    const file = manifest.modelPath;
-    const mismatch = (message: string) => new EdgeError(ErrorCode.VisionModelMismatch, `${file}: ${message} (manifest ${manifest.manifestPath})`);
-    if (manifest.family !== 'embedder') throw mismatch(`a ${manifest.family} model is not an embedder`);
-
-    const session = await openModelSession(file, { worker: options.worker });
-    try {
-      const packer = new InputPacker(manifest.input);
-      const inputNames = session.inputs.map((i) => i.name);
-      const inputName = manifest.input.name ?? inputNames[0];
-      if (inputName === undefined || !inputNames.includes(inputName)) {
-        throw mismatch(`input "${inputName}" not found; the model's inputs are ${inputNames.map((n) => `"${n}"`).join(', ')}`);
-      }
-      const meta = session.inputs.find((m) => m.name === inputName);
-      if (meta?.type !== undefined && meta.shape !== undefined) {
-        const fits = meta.type === 'float32' && meta.shape.length === 4 && meta.shape.every((d, i) => typeof d !== 'number' || d < 0 || d === packer.dims[i]);
-        if (!fits) throw mismatch(`input "${inputName}" is ${meta.type} [${meta.shape.join(', ')}], the manifest says float32 [${packer.dims.join(', ')}]`);
-      }
-      const outputName = manifest.outputs?.[0] ?? session.outputNames[0];
-      if (outputName === undefined || !session.outputNames.includes(outputName)) {
-        throw mismatch(`output "${outputName}" not found; the model's outputs are ${session.outputNames.map((n) => `"${n}"`).join(', ')}`);
-      }
-      // A first run proves the output is one vector of the promised length, and warms the session.
-      const result = await session.run(inputName, packer.tensorData, packer.dims, [outputName]);
-      packer.adopt(result.input);
-      const output = result.outputs[outputName];
-      if (!output) throw mismatch(`output "${outputName}" is missing`);
-      const size = output.data.length;
-      if (output.dims[0] !== 1 || size !== output.dims[output.dims.length - 1]) throw mismatch(`output "${outputName}" is [${output.dims.join(', ')}], not one vector`);
-      if (manifest.embeddingSize !== undefined && manifest.embeddingSize !== size) throw mismatch(`the model gives ${size} numbers per person, the manifest says ${manifest.embeddingSize}`);
-      return new PersonEmbedder(manifest, session, packer, inputName, outputName, size);
-    } catch (err) {
-      await session.release();
-      throw err;
-    }
+    const m = await openVectorModel(modelPath, {
+      worker: options.worker,
+      refuseFamily: (family) => (family === 'embedder' ? undefined : `a ${family} model is not an embedder`),
+      check: ({ manifest, size }, mismatch) => {
+        if (manifest.embeddingSize !== undefined && manifest.embeddingSize !== size) throw mismatch(`the model gives ${size} numbers per person, the manifest says ${manifest.embeddingSize}`);
+      },
+    });
+    return new PersonEmbedder(m.manifest, m.session, m.packer, m.inputName, m.outputName, m.size);
   }
 
   /**
@@ -93,11 +63,8 @@ export class PersonEmbedder {
       this.packer.pack(frame, { x: x1, y: y1, width: x2 - x1, height: y2 - y1 });
       const result = await this.session.run(this.inputName, this.packer.tensorData, this.packer.dims, [this.outputName]);
       this.packer.adopt(result.input);
-      const data = result.outputs[this.outputName]!.data;
-      let norm = 0;
-      for (let i = 0; i < data.length; i++) norm += data[i]! * data[i]!;
-      const scale = norm > 0 ? 1 / Math.sqrt(norm) : 0;
-      for (let i = 0; i < data.length; i++) out[i] = data[i]! * scale;
+      out.set(result.outputs[this.outputName]!.data);
+      normaliseInPlace(out);
       return out;
     } finally {
       this.busy = false;

@@ -1,5 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { StaffReason, StoreVisit, ZoneVisit } from '../../analytics/floor-analytics.js';
+import { round3 } from '../../numbers.js';
 
 export interface StaffMark {
   id: number;
@@ -173,5 +174,3 @@ export class AnalyticsRepository {
     return out;
   }
 }
-
-const round3 = (v: number): number => Math.round(v * 1000) / 1000;

@@ -7,6 +7,8 @@ export interface ProductReference {
   source: string;
 }
 
+export type NewReference = Omit<ProductReference, 'id'>;
+
 /** Reference vectors per product and model; vectors are stored as little-endian float32 blobs. */
 export class ProductReferenceRepository {
   private readonly insert: Statement;
@@ -14,6 +16,7 @@ export class ProductReferenceRepository {
   private readonly countsOf: Statement;
   private readonly removeProduct: Statement;
   private readonly otherModels: Statement;
+  private readonly addAllTx: (refs: readonly NewReference[], model: string, addedBy: string | null, at: number) => void;
 
   constructor(db: Database) {
     this.insert = db.prepare('INSERT INTO product_references (product, model, embedding, source, added_by, added_at) VALUES (?, ?, ?, ?, ?, ?)');
@@ -21,6 +24,14 @@ export class ProductReferenceRepository {
     this.countsOf = db.prepare('SELECT product, COUNT(*) AS refs FROM product_references WHERE model = ? GROUP BY product ORDER BY product');
     this.removeProduct = db.prepare('DELETE FROM product_references WHERE product = ? AND model = ?');
     this.otherModels = db.prepare('SELECT model, COUNT(*) AS refs FROM product_references WHERE model != ? GROUP BY model');
+    this.addAllTx = db.transaction((refs: readonly NewReference[], model: string, addedBy: string | null, at: number) => {
+      for (const r of refs) this.add(r.product, model, r.embedding, r.source, addedBy, at);
+    });
+  }
+
+  /** Several references of one model in one transaction: all of them or none. */
+  addAll(refs: readonly NewReference[], model: string, addedBy: string | null, at: number): void {
+    this.addAllTx(refs, model, addedBy, at);
   }
 
   add(product: string, model: string, embedding: Float32Array, source: string, addedBy: string | null, at: number): number {

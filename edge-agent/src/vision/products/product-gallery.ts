@@ -5,7 +5,7 @@
  * that makes the probabilities honest, and a similarity below which the answer is "unknown".
  * New products need reference photos only.
  */
-import { normaliseInPlace } from './product-model.js';
+import { normaliseInPlace } from '../inference/vector-model.js';
 
 export interface ProductMatch {
   product: string;

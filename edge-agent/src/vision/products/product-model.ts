@@ -5,13 +5,12 @@
  * in batches, one tensor of N crops per `session.run`.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { extname } from 'node:path';
-import { EdgeError, ErrorCode } from '../../errors.js';
-import { InputPacker, type FramePixels, type FrameRegion } from '../detect/input-packer.js';
+import { readFileSync } from 'node:fs';
+import type { FramePixels, FrameRegion, InputPacker } from '../detect/input-packer.js';
 import type { InferenceWorker } from '../inference/inference-worker.js';
-import { openModelSession, type ModelSession } from '../inference/model-session.js';
-import { loadModelManifest, type LoadedManifest } from '../model-manifest.js';
+import type { ModelSession } from '../inference/model-session.js';
+import { normaliseInPlace, openVectorModel } from '../inference/vector-model.js';
+import type { LoadedManifest } from '../model-manifest.js';
 
 /** A picture of a product: a frame (or an image file's pixels) and, optionally, where in it. */
 export interface ProductCrop {
@@ -53,46 +52,20 @@ export class ProductModel {
   }
 
   static async load(modelPath: string, options: { worker?: InferenceWorker | undefined; intraOpThreads?: number } = {}): Promise<ProductModel> {
-    if (extname(modelPath) !== '.json' && !existsSync(modelPath)) throw new EdgeError(ErrorCode.VisionModelNotFound, `${modelPath}: model file not found`);
-    const manifest = loadModelManifest(modelPath);
-    const file = manifest.modelPath;
-    const mismatch = (message: string) => new EdgeError(ErrorCode.VisionModelMismatch, `${file}: ${message} (manifest ${manifest.manifestPath})`);
-    if (manifest.family !== 'embedder' && manifest.family !== 'classifier') throw mismatch(`a ${manifest.family} model recognises no products (embedder or classifier)`);
-    if (manifest.family === 'classifier' && manifest.labels.length === 0) throw mismatch('a classifier needs its products as labels in the manifest');
-    const session = await openModelSession(file, { worker: options.worker, intraOpThreads: options.intraOpThreads ?? 1 });
-    try {
-      const packer = new InputPacker(manifest.input);
-      const inputNames = session.inputs.map((i) => i.name);
-      const inputName = manifest.input.name ?? inputNames[0];
-      if (inputName === undefined || !inputNames.includes(inputName)) {
-        throw mismatch(`input "${inputName}" not found; the model's inputs are ${inputNames.map((n) => `"${n}"`).join(', ')}`);
-      }
-      const meta = session.inputs.find((m) => m.name === inputName);
-      let batches = false;
-      if (meta?.type !== undefined && meta.shape !== undefined) {
-        const fits = meta.type === 'float32' && meta.shape.length === 4 && meta.shape.every((d, i) => i === 0 || typeof d !== 'number' || d < 0 || d === packer.dims[i]);
-        if (!fits) throw mismatch(`input "${inputName}" is ${meta.type} [${meta.shape.join(', ')}], the manifest says float32 [${packer.dims.join(', ')}]`);
-        const first = meta.shape[0];
-        batches = typeof first !== 'number' || first < 0;
-      }
-      const outputName = manifest.outputs?.[0] ?? session.outputNames[0];
-      if (outputName === undefined || !session.outputNames.includes(outputName)) {
-        throw mismatch(`output "${outputName}" not found; the model's outputs are ${session.outputNames.map((n) => `"${n}"`).join(', ')}`);
-      }
-      const result = await session.run(inputName, packer.tensorData, packer.dims, [outputName]);
-      packer.adopt(result.input);
-      const output = result.outputs[outputName]!;
-      const size = output.data.length;
-      if (output.dims[0] !== 1 || size !== output.dims[output.dims.length - 1]) throw mismatch(`output "${outputName}" is [${output.dims.join(', ')}], not one vector per crop`);
-      if (manifest.family === 'embedder' && manifest.embeddingSize !== undefined && manifest.embeddingSize !== size) {
-        throw mismatch(`the model gives ${size} numbers per crop, the manifest says ${manifest.embeddingSize}`);
-      }
-      if (manifest.family === 'classifier' && size !== manifest.labels.length) throw mismatch(`the model scores ${size} classes, the manifest names ${manifest.labels.length}`);
-      return new ProductModel(manifest, session, packer, inputName, outputName, size, batches);
-    } catch (err) {
-      await session.release();
-      throw err;
-    }
+    const m = await openVectorModel(modelPath, {
+      worker: options.worker,
+      intraOpThreads: options.intraOpThreads ?? 1,
+      anyBatch: true,
+      refuseFamily: (family) => (family === 'embedder' || family === 'classifier' ? undefined : `a ${family} model recognises no products (embedder or classifier)`),
+      check: ({ manifest, size }, mismatch) => {
+        if (manifest.family === 'classifier' && manifest.labels.length === 0) throw mismatch('a classifier needs its products as labels in the manifest');
+        if (manifest.family === 'embedder' && manifest.embeddingSize !== undefined && manifest.embeddingSize !== size) {
+          throw mismatch(`the model gives ${size} numbers per crop, the manifest says ${manifest.embeddingSize}`);
+        }
+        if (manifest.family === 'classifier' && size !== manifest.labels.length) throw mismatch(`the model scores ${size} classes, the manifest names ${manifest.labels.length}`);
+      },
+    });
+    return new ProductModel(m.manifest, m.session, m.packer, m.inputName, m.outputName, m.size, m.batches);
   }
 
   /**
@@ -141,13 +114,6 @@ export class ProductModel {
     }
     return outputs;
   }
-}
-
-export function normaliseInPlace(v: Float32Array): void {
-  let norm = 0;
-  for (let i = 0; i < v.length; i++) norm += v[i]! * v[i]!;
-  const scale = norm > 0 ? 1 / Math.sqrt(norm) : 0;
-  for (let i = 0; i < v.length; i++) v[i] = v[i]! * scale;
 }
 
 function softmaxInPlace(v: Float32Array): void {

@@ -76,7 +76,7 @@ export class ProductRecognitionService implements Component {
       16,
     );
     const now = Date.now();
-    this.options.database.handle.transaction(() => pictures.forEach((p, i) => repo.add(p.product, model.identity, vectors[i]!, p.source, 'simulator', now)))();
+    repo.addAll(pictures.map((p, i) => ({ product: p.product, source: p.source, embedding: vectors[i]! })), model.identity, 'simulator', now);
     this.options.log.info({ products: products.length, references: pictures.length }, 'gallery seeded from the simulated packaging');
   }
 

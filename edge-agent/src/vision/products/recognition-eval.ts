@@ -10,6 +10,7 @@ import { Random } from '../../sim/random.js';
 import { readImageFile } from '../image-file.js';
 import { ProductGallery } from './product-gallery.js';
 import type { ProductModel } from './product-model.js';
+import { quantile, round3, round4 } from '../../numbers.js';
 
 export interface LabelledImage {
   path: string;
@@ -97,7 +98,6 @@ export async function evaluateRecognition(
       if (right) cand.sameCoarseTop1 += 1;
     }
   }
-  times.sort((a, b) => a - b);
   const n = options.queries.length;
   const share = (k: number, of: number) => (of > 0 ? round4(k / of) : 0);
   return {
@@ -110,7 +110,7 @@ export async function evaluateRecognition(
     candidates: { size: options.candidates, top1: share(cand.top1, cand.sets), sets: cand.sets, setsAllSameCoarse: cand.sameCoarse, top1SameCoarseSets: share(cand.sameCoarseTop1, cand.sameCoarse) },
     unknownShare: share(unknown, n),
     calibration: gallery.calibration,
-    msPerCrop: { median: round3(times[Math.floor(times.length / 2)] ?? 0), p95: round3(times[Math.floor(times.length * 0.95)] ?? 0) },
+    msPerCrop: { median: round3(quantile(times, 0.5)), p95: round3(quantile(times, 0.95)) },
   };
 }
 
@@ -133,6 +133,3 @@ function shuffle<T>(items: T[], random: Random): T[] {
   }
   return items;
 }
-
-const round3 = (v: number): number => Math.round(v * 1000) / 1000;
-const round4 = (v: number): number => Math.round(v * 10000) / 10000;
