@@ -105,8 +105,9 @@ export class HourlySummary {
       this.insertDwell.run(h, zone, dwell.length, round3(sum), round3(median(dwell)), round3(dwell[dwell.length - 1]!), picked.get(zone) ?? 0, lingered.get(zone) ?? 0);
     }
 
-    const started = this.repo.storeVisits(h, end).filter((v) => v.excluded === null);
     const overlapping = this.repo.storeVisitsOverlapping(h, end);
+    // A counted visit that started this hour is on the floor this hour: no second query.
+    const started = overlapping.filter((v) => v.enteredAt >= h);
     const gates = { in: 0, out: 0 };
     for (const r of this.gatePasses.all(h, end) as { direction: 'in' | 'out'; n: number }[]) gates[r.direction] = r.n;
     const durations = new Array<number>(DURATION_BUCKETS_MIN.length + 1).fill(0);
