@@ -221,7 +221,15 @@ def main():
 
     model = Embedder(s["widths"], s["blocks"], s["embeddingSize"], s["dropout"])
     classifier = CosineClassifier(s["embeddingSize"], n_classes, s["cosineScale"])
+    # An auxiliary head over the coarse classes (a bottle of juice is nearer other juices than milk)
+    # shapes the embedding's coarse neighbourhoods; like the fine head, it is not exported.
+    coarse_weight = s.get("coarseLossWeight", 0.0)
+    coarse_index = {c: i for i, c in enumerate(sorted(set(coarse_of.tolist())))}
+    coarse_y_of = torch.tensor([coarse_index[c] for c in coarse_of.tolist()])
+    coarse_classifier = CosineClassifier(s["embeddingSize"], len(coarse_index), s["cosineScale"])
     params = list(model.parameters()) + list(classifier.parameters())
+    if coarse_weight > 0:
+        params += list(coarse_classifier.parameters())
     decay = [p for p in params if p.ndim > 1]
     no_decay = [p for p in params if p.ndim <= 1]
     opt = torch.optim.SGD([{"params": decay, "weight_decay": s["weightDecay"]}, {"params": no_decay, "weight_decay": 0}], lr=s["learningRate"], momentum=s["momentum"], nesterov=True)
@@ -251,8 +259,11 @@ def main():
             y = torch.from_numpy(fit_y[idx])
             for g in opt.param_groups:
                 g["lr"] = lr_at(step)
-            logits = classifier(model(x))
+            e = model(x)
+            logits = classifier(e)
             loss = F.cross_entropy(logits, y, label_smoothing=s["labelSmoothing"])
+            if coarse_weight > 0:
+                loss = loss + coarse_weight * F.cross_entropy(coarse_classifier(e), coarse_y_of[y], label_smoothing=s["labelSmoothing"])
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -311,7 +322,7 @@ def export(model, s, out, classes, figures, history, coarse_true, coarse_pred, c
     with open(os.path.join(out, f"{NAME}.json"), "w") as f:
         json.dump(manifest, f, indent=2)
         f.write("\n")
-    report_dir = os.path.join(HERE, "report")
+    report_dir = os.path.join(HERE, "report") if os.path.abspath(out) == MODELS else os.path.join(out, "report")
     os.makedirs(report_dir, exist_ok=True)
     plot(history, os.path.join(report_dir, "loss.png"))
     coarse_ids = sorted(coarse_names)
