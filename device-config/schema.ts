@@ -365,6 +365,22 @@ export const RecognitionSection = Type.Object(
   { additionalProperties: false },
 );
 
+export const CheckoutSection = Type.Object(
+  {
+    reviewBelow: Type.Number({ minimum: 0, maximum: 1, default: 0.75, description: 'a receipt line less certain than this goes to the staff review queue instead of the bill' }),
+    reachM: Type.Number({ exclusiveMinimum: 0, maximum: 5, default: 1.3, description: 'a shopper farther than this from the plates that changed cannot have caused a weight event' }),
+    reachSigmaM: Type.Number({ exclusiveMinimum: 0, maximum: 2, default: 0.25, description: 'spread of where a shopper stands when reaching a plate (tracking error included)' }),
+    entryBindSeconds: Type.Number({ exclusiveMinimum: 0, maximum: 60, default: 4, description: 'a track appearing at the gate this long after a pass in is bound to the token scanned there' }),
+    tokenOpenSeconds: Type.Number({ exclusiveMinimum: 0, maximum: 300, default: 20, description: 'members of a party pass in on one scanned token within this long of the scan' }),
+    gateNearM: Type.Number({ exclusiveMinimum: 0, maximum: 10, default: 2.5, description: 'a track this close to a gate\'s zone when the gate reports a pass is the one passing' }),
+    exitLostSeconds: Type.Number({ exclusiveMinimum: 0, maximum: 600, default: 10, description: 'a member whose track is lost near an exit and not found again for this long has left' }),
+    reassociateSeconds: Type.Number({ exclusiveMinimum: 0, maximum: 3600, default: 60, description: 'a track lost mid-store may come back as a new track within this long' }),
+    reassociateSpeedMps: Type.Number({ exclusiveMinimum: 0, maximum: 5, default: 1.5, description: 'how far a lost shopper may have walked per second before reappearing' }),
+    abandonMinutes: Type.Number({ exclusiveMinimum: 0, maximum: 1440, default: 30, description: 'a session with every member lost this long is closed, its receipt held for review' }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
 /** Days each class of facts is kept on the box; the retention job deletes older rows. */
 export const RetentionSection = Type.Object(
   {
@@ -396,6 +412,7 @@ export const StoreConfigSchema = Type.Object(
     screens: Type.Array(Screen, { default: [] }),
     analytics: AnalyticsSection,
     recognition: Type.Optional(RecognitionSection),
+    checkout: CheckoutSection,
     mqtt: MqttSection,
     retention: RetentionSection,
   },
@@ -415,6 +432,7 @@ export type ZoneConfig = Type.Static<typeof Zone>;
 export type ScreenConfig = Type.Static<typeof Screen>;
 export type AnalyticsConfig = Type.Static<typeof AnalyticsSection>;
 export type RecognitionConfig = Type.Static<typeof RecognitionSection>;
+export type CheckoutConfig = Type.Static<typeof CheckoutSection>;
 export type MqttConfig = Type.Static<typeof MqttSection>;
 export type RetentionConfig = Type.Static<typeof RetentionSection>;
 export type DataClass = Exclude<keyof RetentionConfig, 'intervalMinutes'> extends `${infer C}Days` ? C : never;

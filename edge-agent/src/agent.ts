@@ -8,6 +8,7 @@
  *   vision/    motion gate, people detection (onnxruntime worker), tracking, floor coordinates;
  *              products/ recognition: the project's embedder, the gallery, the recogniser
  *   analytics/ zones, dwell, lingering, heatmaps and footfall from the shoppers on the floor
+ *   checkout/  shopper sessions, who took what (association and fusion), cart ledger, receipts, review queue
  *   db/        SQLite connection, migrations, repositories, retention
  *   admin/     the fastify admin app (/healthz, later the staff pages)
  *   config/    loading the store configuration (schema in ../../device-config)
@@ -37,6 +38,7 @@ import { StoreLayout } from './sim/store-layout.js';
 import type { CameraCalibration } from '../../calibration/camera-homography.js';
 import { VisionService } from './vision/vision-service.js';
 import { AnalyticsService } from './analytics/analytics-service.js';
+import { CheckoutService } from './checkout/checkout-service.js';
 import { ProductRecognitionService } from './vision/products/product-recognition-service.js';
 
 export interface AgentOptions {
@@ -78,6 +80,7 @@ export class Agent {
   readonly gramsSink: ShelfGramsSink;
   readonly problems: DeviceProblem[] = [];
   readonly analytics: AnalyticsService;
+  readonly checkout: CheckoutService;
   /** Product recognition for checkout fusion: `recognize(crop, { candidates })`. */
   readonly recognition: ProductRecognitionService;
   private readonly log: Logger;
@@ -112,6 +115,7 @@ export class Agent {
       ...(options.simulatedProducts ? { seedFromSimPackaging: true } : {}),
     });
     this.analytics = new AnalyticsService({ config, database: this.database, bus: this.bus, log: log.child({ module: 'analytics' }) });
+    this.checkout = new CheckoutService({ config, database: this.database, bus: this.bus, log: log.child({ module: 'checkout' }) });
     const gramsConsumers: ShelfGramsSink[] = [this.shelfReadings.sink, shelfMonitor.sink];
     this.gramsSink = (tick) => {
       for (const consumer of gramsConsumers) consumer(tick);
@@ -140,7 +144,7 @@ export class Agent {
       log: log.child({ module: 'admin' }),
       health: () => this.health(),
     });
-    this.lifecycle = new Lifecycle([this.database, this.runRecorder, retention, calibration, shelfMonitor, rfidMonitor, vision, this.recognition, this.analytics, ...devices, this.admin], this.log);
+    this.lifecycle = new Lifecycle([this.database, this.runRecorder, retention, calibration, shelfMonitor, rfidMonitor, vision, this.recognition, this.analytics, this.checkout, ...devices, this.admin], this.log);
   }
 
   get config(): StoreConfig {

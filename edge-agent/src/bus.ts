@@ -45,6 +45,8 @@ export interface BusEvents {
   'analytics.store-visit': StoreVisit & { id: number };
   /** A shopper track turned out to be staff: its analytics are withdrawn. */
   'analytics.staff': { shopper: string; reason: StaffReason; at: number };
+  /** A receipt was written (with its outbox message), after commit. */
+  'checkout.receipt': { receiptId: number; sessionId: number; token: string; total: number; lines: number; reviewLines: number; latencyMs: number; at: number };
 }
 
 export type BusEventName = keyof BusEvents;

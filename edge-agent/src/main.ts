@@ -10,6 +10,7 @@ import { runDemo } from './cli/demo.js';
 import { replayCommand, type ReplayCliOptions } from './cli/replay.js';
 import { bench } from './cli/bench.js';
 import { analyticsHeatmapCommand, analyticsReportCommand, markStaffCommand, type AnalyticsRangeOptions, type HeatmapCliOptions, type MarkStaffOptions } from './cli/analytics.js';
+import { receiptsCommand, reviewDecideCommand, reviewListCommand, type CheckoutCliOptions, type ReceiptsOptions, type ReviewDecideOptions } from './cli/checkout.js';
 import { galleryAdd, galleryList, galleryRemove, type GalleryAddOptions, type GalleryOptions } from './cli/gallery.js';
 import { evalAnalytics, evalRecognition, evalRfid, evalShelf, type EvalAnalyticsOptions, type EvalRecognitionOptions } from './cli/eval.js';
 import { evalMot } from './cli/eval-mot.js';
@@ -138,6 +139,35 @@ export function buildCli(io: CliIo, setExit: (code: number) => void): Command {
     .option('--data-dir <dir>', "data directory of the store database (default: the configuration's)")
     .option('--by <name>', 'who marks it (default: the login name)')
     .action(async (shopper: string, opts: Omit<MarkStaffOptions, 'shopper'>) => setExit(await markStaffCommand({ ...opts, shopper }, io, createRootLogger({ level: 'warn' }))));
+
+  program
+    .command('receipts')
+    .description('receipts in the store database with their lines (billed, in review, rejected)')
+    .option('-c, --config <file>', 'store configuration', DEMO_CONFIG())
+    .option('--data-dir <dir>', "data directory of the store database (default: the configuration's)")
+    .option('--from <iso>', 'sessions that ended from (default: 24 hours ago)')
+    .option('--to <iso>', 'sessions that ended before (default: now)')
+    .action(async (opts: ReceiptsOptions) => setExit(await receiptsCommand(opts, io, createRootLogger({ level: 'warn' }))));
+  const review = program.command('review').description('the staff review queue: receipt lines the agent was not sure enough to bill');
+  review
+    .command('list')
+    .description('open review items with their evidence (--all: decided ones too)')
+    .option('-c, --config <file>', 'store configuration', DEMO_CONFIG())
+    .option('--data-dir <dir>', "data directory of the store database (default: the configuration's)")
+    .option('--all', 'decided items too')
+    .action(async (opts: CheckoutCliOptions & { all?: boolean }) => setExit(await reviewListCommand(opts, io, createRootLogger({ level: 'warn' }))));
+  review
+    .command('decide')
+    .description("decide a review item: accept the proposal, reject it, or correct product/quantity; the receipt's last decision publishes receipt.adjusted")
+    .argument('<id>', 'review item id')
+    .option('-c, --config <file>', 'store configuration', DEMO_CONFIG())
+    .option('--data-dir <dir>', "data directory of the store database (default: the configuration's)")
+    .option('--accept', 'bill what the agent proposed')
+    .option('--reject', 'bill nothing for it')
+    .option('--product <id>', 'the product really taken')
+    .option('--quantity <n>', 'the units really taken', integer)
+    .option('--by <name>', 'who decides (default: the login name)')
+    .action(async (id: string, opts: Omit<ReviewDecideOptions, 'id'>) => setExit(await reviewDecideCommand({ ...opts, id }, io, createRootLogger({ level: 'warn' }))));
 
   const gallery = program.command('gallery').description('reference vectors products are recognised by (the store database)');
   gallery

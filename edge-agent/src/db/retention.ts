@@ -28,6 +28,12 @@ export const RETENTION_RULES: readonly RetentionRule[] = [
   { dataClass: 'observations', table: 'tag_events', timeColumn: 'at' },
   // Passages decide billing: kept as long as receipts, so a serial number is never billed twice.
   { dataClass: 'receipts', table: 'tag_passages', timeColumn: 'at' },
+  { dataClass: 'sessions', table: 'cart_lines', timeColumn: 'at' },
+  { dataClass: 'sessions', table: 'session_members', timeColumn: 'joined_at' },
+  { dataClass: 'sessions', table: 'shopper_sessions', timeColumn: 'started_at', keep: "status = 'open'" },
+  { dataClass: 'receipts', table: 'receipts', timeColumn: 'closed_at' },
+  { dataClass: 'receipts', table: 'receipt_lines', timeColumn: 'closed_at' },
+  { dataClass: 'receipts', table: 'review_items', timeColumn: 'created_at', keep: 'decided_at IS NULL' },
   { dataClass: 'operations', table: 'alerts', timeColumn: 'state_at', keep: "state != 'resolved'" },
   { dataClass: 'analytics', table: 'zone_visits', timeColumn: 'entered_at' },
   { dataClass: 'analytics', table: 'store_visits', timeColumn: 'entered_at' },

@@ -7,6 +7,7 @@ import { weightEvents } from './005-weight-events.js';
 import { rfidAndAlerts } from './006-rfid-and-alerts.js';
 import { analytics } from './007-analytics.js';
 import { productGallery } from './008-product-gallery.js';
+import { checkout } from './009-checkout.js';
 
 /** Every schema step, in order. Append only. */
-export const MIGRATIONS: readonly Migration[] = [agentRuns, configSnapshots, gateEvents, plateCalibrations, weightEvents, rfidAndAlerts, analytics, productGallery];
+export const MIGRATIONS: readonly Migration[] = [agentRuns, configSnapshots, gateEvents, plateCalibrations, weightEvents, rfidAndAlerts, analytics, productGallery, checkout];
