@@ -89,9 +89,8 @@ export class CheckoutService implements Component {
     this.db = db;
     this.repos = { sessions: new ShopperSessionRepository(db), ledger: new CartLedgerRepository(db), outbox: new OutboxRepository(db), review: new ReviewQueue(db, this.options.config) };
     this.tracker = new SessionTracker(this.options.config, this.layout, this.sink);
-    const restoredAt = Date.now();
     for (const s of this.repos.sessions.openSessions()) {
-      this.tracker.restore(s, restoredAt);
+      this.tracker.restore(s);
       this.carts.set(s.id, liveCart(this.repos.ledger.lines(s.id)));
     }
     const { bus } = this.options;

@@ -97,9 +97,12 @@ export class SessionTracker {
     this.staff.add(track);
   }
 
-  /** Sessions open before a restart: their members come back lost, to be found again or time out. */
-  restore(session: ShopperSession, at: number): void {
-    for (const m of session.members) if (m.leftAt === null) m.lost ??= { at, x: NaN, y: NaN, nearExit: false };
+  /**
+   * Sessions open before a restart: their members come back lost (from the first event after the
+   * restart, in store time), to be found again by the next new tracks or time out.
+   */
+  restore(session: ShopperSession): void {
+    for (const m of session.members) if (m.leftAt === null) m.lost ??= { at: NaN, x: NaN, y: NaN, nearExit: false };
     this.sessions.set(session.id, session);
     for (const m of session.members) if (m.leftAt === null) this.byTrack.set(m.track, { session, member: m });
   }
@@ -146,6 +149,7 @@ export class SessionTracker {
     for (const s of [...this.sessions.values()]) {
       for (const m of activeMembers(s)) {
         if (!m.lost) continue;
+        if (Number.isNaN(m.lost.at)) m.lost.at = at;
         if (m.lost.nearExit && at - m.lost.at >= this.settings.exitLostSeconds * 1000) this.leave(s, m, m.lost.at, 'lost-at-exit');
         else if (at - m.lost.at >= this.settings.abandonMinutes * 60_000) this.leave(s, m, at, 'abandoned');
       }

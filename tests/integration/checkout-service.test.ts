@@ -1,0 +1,216 @@
+/**
+ * The checkout service in its real surroundings: a SQLite file, the typed bus, gate events,
+ * shoppers on the floor and weight events as their components announce them. A receipt, its
+ * lines, its review items and its outbox message are committed together before anyone hears of
+ * it; a restart keeps an open session and its cart; staff decisions publish one adjustment.
+ */
+import BetterSqlite3 from 'better-sqlite3';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { StoreConfig } from '../../device-config/schema.js';
+import { EventBus, type BusEvents } from '../../edge-agent/src/bus.js';
+import { CheckoutService } from '../../edge-agent/src/checkout/checkout-service.js';
+import { ReviewQueue } from '../../edge-agent/src/checkout/review-queue.js';
+import { StoreDatabase } from '../../edge-agent/src/db/database.js';
+import { GateEventRepository } from '../../edge-agent/src/db/repositories/gate-events.js';
+import { OutboxRepository } from '../../edge-agent/src/db/repositories/outbox.js';
+import { WeightEventRepository } from '../../edge-agent/src/db/repositories/weight-events.js';
+import { silentLogger } from '../../edge-agent/src/log.js';
+import type { ItemCandidate } from '../../edge-agent/src/shelf/weight-event.js';
+import { StoreLayout } from '../../edge-agent/src/sim/store-layout.js';
+import { demoConfig } from '../support/demo-config.js';
+import { useTempDirs } from '../support/temp-dir.js';
+
+const tempDir = useTempDirs();
+const T0 = Date.UTC(2026, 10, 2, 9, 0, 0);
+
+interface Rig {
+  config: StoreConfig;
+  bus: EventBus;
+  database: StoreDatabase;
+  service: CheckoutService;
+  receipts: { payload: BusEvents['checkout.receipt']; storedOutbox: number }[];
+  at: number;
+  gate(g: { gate: string; kind: 'scan' | 'pass'; token?: string; direction?: 'in' | 'out' }): void;
+  /** Shoppers stand (or walk straight) for `seconds` at 5 fps. */
+  move(paths: Record<string, [[number, number], [number, number]]>, seconds: number): void;
+  end(...tracks: string[]): void;
+  weight(plate: string, kind: 'pick' | 'return', candidates: ItemCandidate[], lastSeconds?: number): void;
+}
+
+const open: Rig[] = [];
+afterEach(async () => {
+  for (const r of open.splice(0)) {
+    await r.service.stop();
+    if (r.database.isOpen) await r.database.stop();
+  }
+});
+
+async function rig(dataDir = tempDir()): Promise<Rig> {
+  const config = demoConfig(dataDir);
+  const layout = new StoreLayout(config);
+  const bus = new EventBus(silentLogger());
+  const database = new StoreDatabase(dataDir, silentLogger());
+  const service = new CheckoutService({ config, database, bus, log: silentLogger() });
+  await database.start();
+  await service.start();
+  const gates = new GateEventRepository(database.handle);
+  const weights = new WeightEventRepository(database.handle);
+  const r: Rig = {
+    config,
+    bus,
+    database,
+    service,
+    receipts: [],
+    at: T0,
+    gate(g) {
+      r.at += 200;
+      bus.emit('gate.event', gates.record({ ...g, at: r.at }));
+    },
+    move(paths, seconds) {
+      const frames = Math.max(1, Math.round(seconds * 5));
+      for (let f = 0; f < frames; f++) {
+        r.at += 200;
+        const u = frames === 1 ? 1 : f / (frames - 1);
+        const tracks = Object.entries(paths).map(([id, [a, b]]) => ({ id, x: a[0] + (b[0] - a[0]) * u, y: a[1] + (b[1] - a[1]) * u, vx: 0, vy: 0, at: r.at, firstSeenAt: T0, sources: [{ camera: 'cam', trackId: 1 }] }));
+        bus.emit('vision.shoppers', { at: r.at, tracks, ended: [] });
+      }
+    },
+    end(...tracks) {
+      r.at += 200;
+      bus.emit('vision.shoppers', { at: r.at, tracks: [], ended: tracks });
+    },
+    weight(plate, kind, candidates, lastSeconds = 1.5) {
+      const p = layout.plates.get(plate)!;
+      const tEnd = r.at;
+      const delta = (kind === 'pick' ? -1 : 1) * 500;
+      bus.emit(
+        'shelf.weight-event',
+        weights.record({ shelf: `${p.gondola}.${p.shelf}`, plates: [plate], tStart: tEnd - lastSeconds * 1000, tEnd, deltaGrams: delta, perPlate: { [plate]: delta }, noiseSigma: 1, kind, candidates, flags: [] }),
+      );
+    },
+  };
+  bus.on('checkout.receipt', 'test', (payload) => {
+    const n = (database.handle.prepare('SELECT COUNT(*) AS n FROM outbox').get() as { n: number }).n;
+    r.receipts.push({ payload, storedOutbox: n });
+  });
+  open.push(r);
+  return r;
+}
+
+const sure = (product: string, count = 1): ItemCandidate[] => [{ product, count, probability: 0.98, misplaced: false }];
+
+function enter(r: Rig, token: string, track: string): void {
+  r.gate({ gate: 'gate-entry', kind: 'scan', token });
+  r.gate({ gate: 'gate-entry', kind: 'pass', direction: 'in' });
+  r.move({ [track]: [[1, 7], [1.2, 6.8]] }, 1);
+}
+
+function leave(r: Rig, track: string, from: [number, number]): void {
+  r.move({ [track]: [from, [11, 7]] }, 3);
+  r.gate({ gate: 'gate-exit', kind: 'pass', direction: 'out' });
+}
+
+describe('checkout service', () => {
+  it('bills what a shopper took, less what they put back, with the receipt and its outbox message in one commit', async () => {
+    const r = await rig();
+    const layout = new StoreLayout(r.config);
+    const at = (plate: string): [number, number] => [layout.plates.get(plate)!.standAt.x, layout.plates.get(plate)!.standAt.y];
+    enter(r, 'tok-1', 's1');
+    r.move({ s1: [[1.2, 6.8], at('1.2.1')] }, 4);
+    r.move({ s1: [at('1.2.1'), at('1.2.1')] }, 2);
+    r.weight('1.2.1', 'pick', sure('cola-can-330', 2));
+    r.move({ s1: [at('1.2.1'), at('1.1.3')] }, 2);
+    r.move({ s1: [at('1.1.3'), at('1.1.3')] }, 2);
+    r.weight('1.1.3', 'pick', sure('water-sparkling-500'));
+    r.move({ s1: [at('1.1.3'), at('1.1.3')] }, 2);
+    r.weight('1.1.3', 'return', sure('water-sparkling-500'));
+    leave(r, 's1', at('1.1.3'));
+
+    expect(r.receipts).toHaveLength(1);
+    const announced = r.receipts[0]!;
+    expect(announced.storedOutbox).toBe(1);
+    expect(announced.payload.reviewLines).toBe(0);
+    const queue = new ReviewQueue(r.database.handle, r.config);
+    const receipt = queue.receipts.get(announced.payload.receiptId)!;
+    expect(receipt.lines.map((l) => [l.product, l.quantity, l.status])).toEqual([['cola-can-330', 2, 'billed']]);
+    expect(receipt.total).toBe(2 * r.config.planogram.products.find((p) => p.id === 'cola-can-330')!.price);
+    const [message] = new OutboxRepository(r.database.handle).oldest(10);
+    expect(message!.topic).toBe('receipt.created');
+    expect(message!.payload).toMatchObject({ v: 1, token: 'tok-1', total: receipt.total, pendingReview: 0, idempotencyKey: `${r.config.store.id}:receipt:${receipt.id}:r0` });
+    // Every receipt line is explained by its ledger lines.
+    const ledger = r.database.handle.prepare('SELECT * FROM cart_lines ORDER BY id').all() as { weight_event_id: number; quantity: number; evidence: string }[];
+    expect(ledger.map((l) => l.quantity)).toEqual([2, 1, -1]);
+    expect(JSON.parse(ledger[0]!.evidence)).toMatchObject({ weightEvent: ledger[0]!.weight_event_id, shoppers: [{ track: 's1' }] });
+  });
+
+  it('sends a pick between two shoppers standing equally near to review, and publishes one adjustment when staff decide', async () => {
+    const r = await rig();
+    const layout = new StoreLayout(r.config);
+    const p = layout.plates.get('1.2.1')!.standAt;
+    enter(r, 'tok-a', 'a');
+    enter(r, 'tok-b', 'b');
+    r.move({ a: [[1.2, 6.8], [p.x - 0.2, p.y]], b: [[1.2, 6.8], [p.x + 0.2, p.y]] }, 4);
+    r.move({ a: [[p.x - 0.2, p.y], [p.x - 0.2, p.y]], b: [[p.x + 0.2, p.y], [p.x + 0.2, p.y]] }, 2);
+    r.weight('1.2.1', 'pick', sure('cola-can-330'));
+    leave(r, 'a', [p.x - 0.2, p.y]);
+    leave(r, 'b', [p.x + 0.2, p.y]);
+    expect(r.receipts).toHaveLength(2);
+    const queue = new ReviewQueue(r.database.handle, r.config);
+    const items = queue.open();
+    expect(items).toHaveLength(1);
+    expect(items[0]).toMatchObject({ kind: 'uncertain-line', product: 'cola-can-330', quantity: 1 });
+    const receipt = queue.receipts.get(items[0]!.receiptId!)!;
+    expect(receipt.status).toBe('pending-review');
+    expect(receipt.total).toBe(0);
+
+    const outcome = queue.decide(items[0]!.id, { decision: 'accept', by: 'staff-1' }, T0 + 3_600_000);
+    expect(outcome.adjusted?.revision).toBe(1);
+    expect(outcome.adjusted?.total).toBe(r.config.planogram.products.find((x) => x.id === 'cola-can-330')!.price);
+    expect(() => queue.decide(items[0]!.id, { decision: 'reject', by: 'staff-2' }, T0 + 3_700_000)).toThrow(/already decided/);
+    const topics = new OutboxRepository(r.database.handle).oldest(10).map((m) => [m.topic, (m.payload as { idempotencyKey: string }).idempotencyKey]);
+    expect(topics.filter(([t]) => t === 'receipt.adjusted')).toEqual([['receipt.adjusted', `${r.config.store.id}:receipt:${receipt.id}:r1`]]);
+  });
+
+  it('keeps an open session and its cart across a restart, and bills it when the shopper leaves', async () => {
+    const dataDir = tempDir();
+    const first = await rig(dataDir);
+    const layout = new StoreLayout(first.config);
+    const p = layout.plates.get('2.1.1')!.standAt;
+    enter(first, 'tok-r', 's1');
+    first.move({ s1: [[1.2, 6.8], [p.x, p.y]] }, 4);
+    first.move({ s1: [[p.x, p.y], [p.x, p.y]] }, 2);
+    const product = first.config.planogram.products.find((x) => x.plates.includes('2.1.1'))!.id;
+    first.weight('2.1.1', 'pick', sure(product));
+    const at = first.at;
+    await first.service.stop();
+    await first.database.stop();
+    open.splice(open.indexOf(first), 1);
+
+    const second = await rig(dataDir);
+    second.at = at + 5_000;
+    // After the restart the shopper is a new track; it is found again where they were.
+    second.move({ n1: [[p.x, p.y], [p.x + 0.3, p.y]] }, 1);
+    leave(second, 'n1', [p.x + 0.3, p.y]);
+    expect(second.receipts).toHaveLength(1);
+    const receipt = new ReviewQueue(second.database.handle, second.config).receipts.get(second.receipts[0]!.payload.receiptId)!;
+    expect(receipt.token).toBe('tok-r');
+    expect(receipt.lines.map((l) => [l.product, l.quantity, l.status])).toEqual([[product, 1, 'billed']]);
+  });
+
+  it('never writes a second receipt.created for one receipt', async () => {
+    const r = await rig();
+    enter(r, 'tok-x', 'x');
+    leave(r, 'x', [1.2, 6.8]);
+    const outbox = new OutboxRepository(r.database.handle);
+    const [created] = outbox.oldest(10);
+    expect(outbox.add('receipt.created', created!.payload as never, r.at)).toBe(false);
+    expect(outbox.oldest(10)).toHaveLength(1);
+    const db = new BetterSqlite3(join(r.config.dataDir, 'store.db'), { readonly: true });
+    try {
+      expect((db.prepare('SELECT COUNT(*) AS n FROM receipts').get() as { n: number }).n).toBe(1);
+    } finally {
+      db.close();
+    }
+  });
+});
