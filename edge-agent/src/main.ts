@@ -12,7 +12,7 @@ import { bench } from './cli/bench.js';
 import { analyticsHeatmapCommand, analyticsReportCommand, markStaffCommand, type AnalyticsRangeOptions, type HeatmapCliOptions, type MarkStaffOptions } from './cli/analytics.js';
 import { receiptsCommand, reviewDecideCommand, reviewListCommand, type CheckoutCliOptions, type ReceiptsOptions, type ReviewDecideOptions } from './cli/checkout.js';
 import { galleryAdd, galleryList, galleryRemove, type GalleryAddOptions, type GalleryOptions } from './cli/gallery.js';
-import { evalAnalytics, evalRecognition, evalRfid, evalShelf, type EvalAnalyticsOptions, type EvalRecognitionOptions } from './cli/eval.js';
+import { evalAnalytics, evalReceipts, evalRecognition, evalRfid, evalShelf, type EvalAnalyticsOptions, type EvalReceiptsOptions, type EvalRecognitionOptions } from './cli/eval.js';
 import { evalMot } from './cli/eval-mot.js';
 import { recordCommand, type RecordCliOptions } from './cli/record.js';
 import { calibrateScale, type CalibrateScaleOptions } from './cli/calibrate.js';
@@ -222,6 +222,16 @@ export function buildCli(io: CliIo, setExit: (code: number) => void): Command {
     .option('--noise-m <m>', 'position noise (standard deviation, metres)', Number, 0.1)
     .option('--seed <n>', 'seed of the misses and the noise', integer, 1)
     .action(async (opts: EvalAnalyticsOptions) => setExit(await evalAnalytics(opts, io, createRootLogger({ level: 'warn' }))));
+
+  evaluate
+    .command('receipts')
+    .description("replay a simulated recording and score its receipts per paying token against the truth: F1 of billed units, review share, latency (JSON on the last line)")
+    .requiredOption('--recording <dir>', 'recording with truth/receipts.jsonl (and truth/tracks.jsonl when it has no video)')
+    .option('--data-dir <dir>', 'empty directory for the replay database (default: a new temporary one)')
+    .option('--noise-m <m>', 'position noise of the true floor positions without video (standard deviation, metres)', Number, 0.1)
+    .option('--miss-rate <share>', 'share of true floor positions dropped without video, each on its own', Number, 0.05)
+    .option('--seed <n>', 'seed of the misses and the noise', integer, 1)
+    .action(async (opts: EvalReceiptsOptions) => setExit(await evalReceipts(opts, io, createRootLogger({ level: 'warn' }))));
 
   evaluate
     .command('recognition')

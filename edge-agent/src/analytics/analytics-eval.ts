@@ -11,6 +11,7 @@ import { GateEventRepository } from '../db/repositories/gate-events.js';
 import { AnalyticsRepository, type StoredZoneVisit } from '../db/repositories/analytics.js';
 import type { Logger } from '../log.js';
 import type { TruthGateEvent, TruthTrackPoint, TruthVisit, TruthWeightEvent } from '../sim/ground-truth.js';
+import { DetectorNoise } from '../sim/detector-noise.js';
 import { Random } from '../sim/random.js';
 import type { ShopperTrack } from '../vision/store-tracks.js';
 import { analyticsReport, type AnalyticsReport } from './analytics-report.js';
@@ -71,7 +72,7 @@ interface Step {
 }
 
 export async function evaluateAnalytics(config: StoreConfig, truth: AnalyticsTruth, options: AnalyticsEvalOptions, log: Logger): Promise<AnalyticsScore> {
-  const random = new Random(options.seed);
+  const detector = new DetectorNoise(new Random(options.seed), options);
   const endAfterMs = options.endAfterMs ?? 3_000;
   const database = new StoreDatabase(options.dataDir, log.child({ module: 'db' }));
   const bus = new EventBus(log.child({ module: 'bus' }));
@@ -86,8 +87,6 @@ export async function evaluateAnalytics(config: StoreConfig, truth: AnalyticsTru
   let stored: StoredZoneVisit[];
   let storedStoreVisits: { shopper: string; excluded: string | null }[];
   let measuredSeconds = 0;
-  let observations = 0;
-  let dropped = 0;
   try {
     const steps: Step[] = [];
     const gates = new GateEventRepository(database.handle);
@@ -104,7 +103,6 @@ export async function evaluateAnalytics(config: StoreConfig, truth: AnalyticsTru
       list.push(p);
       lastAt.set(p.shopper, Math.max(lastAt.get(p.shopper) ?? -Infinity, p.at));
     }
-    const droppedLast = new Set<string>();
     for (const [at, points] of byTime) {
       steps.push({
         at,
@@ -112,14 +110,8 @@ export async function evaluateAnalytics(config: StoreConfig, truth: AnalyticsTru
         run: () => {
           const tracks: ShopperTrack[] = [];
           for (const p of points) {
-            observations += 1;
-            if (!droppedLast.has(p.shopper) && random.chance(options.missRate)) {
-              droppedLast.add(p.shopper);
-              dropped += 1;
-              continue;
-            }
-            droppedLast.delete(p.shopper);
-            tracks.push(observed(p, random, options.noiseM));
+            const seen = detector.observe(p);
+            if (seen) tracks.push(seen);
           }
           bus.emit('vision.shoppers', { at, tracks, ended: [] });
         },
@@ -163,8 +155,8 @@ export async function evaluateAnalytics(config: StoreConfig, truth: AnalyticsTru
   const shoppers = new Set(truth.tracks.filter((p) => !p.staff).map((p) => p.shopper));
   const shoppersWithPick = new Set(truePicks.map((w) => w.shopper).filter((s) => shoppers.has(s)));
   return {
-    observations,
-    dropped,
+    observations: detector.observations,
+    dropped: detector.dropped,
     shoppers: shoppers.size,
     dwell,
     heatmap: { trueSeconds: round3(trueSeconds), measuredSeconds: round3(measuredSeconds), relativeError: round4((measuredSeconds - trueSeconds) / trueSeconds) },
@@ -247,12 +239,6 @@ export function scoreDwell(truthVisits: readonly TruthVisit[], stored: readonly 
     medianErrorSeconds: round3(quantile(errors, 0.5)),
     p95ErrorSeconds: round3(quantile(errors, 0.95)),
   };
-}
-
-function observed(p: TruthTrackPoint, random: Random, noiseM: number): ShopperTrack {
-  const x = noiseM > 0 ? p.x + random.normal(0, noiseM) : p.x;
-  const y = noiseM > 0 ? p.y + random.normal(0, noiseM) : p.y;
-  return { id: p.shopper, x, y, vx: 0, vy: 0, at: p.at, firstSeenAt: p.at, sources: [{ camera: 'truth', trackId: 0 }] };
 }
 
 function pickEvent(w: TruthWeightEvent) {

@@ -1,5 +1,5 @@
 import { dirname, join, resolve } from 'node:path';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { describeError, isEdgeError } from '../errors.js';
 import { ProductModel } from '../vision/products/product-model.js';
@@ -8,6 +8,8 @@ import type { Logger } from '../log.js';
 import { agentVersion, packageRoot } from '../paths.js';
 import { openRecording, RecordingError, type OpenedRecording } from '../recording/recording-reader.js';
 import { replay } from '../recording/replay-session.js';
+import { readTruth } from '../recording/truth-file.js';
+import { evaluateReceipts } from '../checkout/receipts-eval.js';
 import { scoreWeightEvents } from '../shelf/weight-event-scoring.js';
 import BetterSqlite3 from 'better-sqlite3';
 import { DATABASE_FILE } from '../db/database.js';
@@ -27,22 +29,11 @@ function recordingWithTruth<T>(dir: string, stream: string, io: CliIo): { record
     io.err(`error: ${err.message}`);
     return undefined;
   }
-  const truthFile = recording.manifest.truth[stream];
-  if (!truthFile || !existsSync(join(recording.dir, truthFile))) {
+  const truth = readTruth<T>(recording, stream);
+  if (!truth) {
     io.err(`error: ${dir} has no ground truth ${stream} (truth/${stream}.jsonl); record it with edge-agent sim`);
     return undefined;
   }
-  const file = join(recording.dir, truthFile);
-  const truth = readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l, i) => {
-      try {
-        return JSON.parse(l) as T;
-      } catch (err) {
-        throw new RecordingError(`${file}:${i + 1}: invalid JSON (${describeError(err)})`);
-      }
-    });
   return { recording, truth };
 }
 
@@ -144,6 +135,50 @@ export async function evalAnalytics(options: EvalAnalyticsOptions, io: CliIo, lo
     `staff: ${score.staff.leftOut} of ${score.staff.truth} left out, ${score.staff.countedVisits} of their visits counted, ${score.staff.shoppersTakenForStaff} shoppers taken for staff`,
   );
   printResult(io, { ok: true, recording: tracks.recording.dir, dataDir, wallSeconds: Math.round(performance.now() - t0) / 1000, missRate: options.missRate, noiseM: options.noiseM, ...score });
+  return EXIT_OK;
+}
+
+export interface EvalReceiptsOptions {
+  recording: string;
+  dataDir?: string;
+  noiseM: number;
+  missRate: number;
+  seed: number;
+}
+
+/**
+ * `edge-agent eval receipts --recording DIR`: replays a simulated recording through the whole agent
+ * (true floor positions, with missed detections and noise, when it has no video) and scores the
+ * receipts it wrote against the true ones per paying token: F1 of the billed units, what went to
+ * review, receipt latency.
+ */
+export async function evalReceipts(options: EvalReceiptsOptions, io: CliIo, log: Logger): Promise<number> {
+  if (!(options.missRate >= 0 && options.missRate < 1) || !(options.noiseM >= 0)) {
+    io.err('error: --miss-rate takes a share in [0, 1) and --noise-m a distance ≥ 0');
+    return EXIT_BAD_INPUT;
+  }
+  let result;
+  try {
+    result = await evaluateReceipts(options.recording, { noiseM: options.noiseM, missRate: options.missRate, seed: options.seed, ...(options.dataDir ? { dataDir: options.dataDir } : {}) }, log);
+  } catch (err) {
+    if (!(err instanceof RecordingError)) throw err;
+    io.err(`error: ${err.message}`);
+    return EXIT_BAD_INPUT;
+  }
+  for (const t of result.perToken) {
+    if (t.f1 === 1) continue;
+    const list = (units: Record<string, number>) => Object.entries(units).map(([p, n]) => `${n} × ${p}`).join(', ') || 'nothing';
+    io.err(`token ${t.token}: ${t.receipts === 0 ? 'no receipt' : `F1 ${t.f1.toFixed(3)}`}; missing ${list(t.missing)}; extra ${list(t.extra)}`);
+  }
+  for (const s of result.spurious) io.err(`spurious: receipt ${s.receiptId} for token ${s.token} (${s.billedUnits} units billed) matches no true receipt`);
+  const pct = (v: number | null) => (v === null ? 'n/a' : `${(v * 100).toFixed(1)} %`);
+  io.err(
+    `receipts: ${result.receipts} written for ${result.tokens} paying tokens (${result.tokensWithoutReceipt.length} without, ${result.spurious.length} spurious); ` +
+      `macro F1 ${result.macroF1.toFixed(4)}, micro F1 ${result.micro.f1.toFixed(4)} (precision ${result.micro.precision.toFixed(4)}, recall ${result.micro.recall.toFixed(4)}); ` +
+      `${pct(result.reviewShare)} of ${result.lines} lines to review (${result.openReviewItems} open items, ${result.rightIfReviewAccepted} of ${result.receiptsWithReview} receipts right if accepted); ` +
+      `latency p95 ${result.receiptLatencyMs ? `${result.receiptLatencyMs.p95} ms` : 'n/a'}`,
+  );
+  printResult(io, { ok: true, missRate: options.missRate, noiseM: options.noiseM, seed: options.seed, ...result });
   return EXIT_OK;
 }
 

@@ -13,7 +13,7 @@ import { calibrationFromFile, type CameraCalibration } from '../../../calibratio
 import { describeError } from '../errors.js';
 import type { HealthReport } from '../admin/health-report.js';
 import { Agent } from '../agent.js';
-import { VirtualClock } from '../clock.js';
+import { VirtualClock, type StoreClock } from '../clock.js';
 import { DATABASE_FILE } from '../db/database.js';
 import { factsDigest, type FactsDigest } from '../db/facts.js';
 import { WeightEventRepository } from '../db/repositories/weight-events.js';
@@ -30,7 +30,7 @@ import {
 } from './autocheckout-import.js';
 import type { ImportProblem } from './autocheckout-problem.js';
 import { openRecording, RecordingError } from './recording-reader.js';
-import { ReplayScheduler } from './replay-scheduler.js';
+import { ReplayScheduler, type ReplaySource } from './replay-scheduler.js';
 import { round3 } from '../numbers.js';
 
 export interface ReplayOptions {
@@ -45,6 +45,11 @@ export interface ReplayOptions {
   autocheckoutCatalog?: string;
   /** Called with the agent before it starts, e.g. to listen to its bus. */
   onAgent?: (agent: Agent) => void;
+  /**
+   * More timed inputs for the started agent, merged with the recording's by time: e.g. the
+   * simulator's true floor positions standing in for the vision pipeline of a recording without video.
+   */
+  sources?: (agent: Agent, clock: StoreClock) => ReplaySource[];
 }
 
 export interface ReplaySummary {
@@ -182,6 +187,7 @@ async function run(
   let progress: Awaited<ReturnType<ReplayScheduler['run']>>;
   let health: HealthReport;
   try {
+    for (const source of options.sources?.(agent, clock) ?? []) scheduler.add(source);
     progress = await scheduler.run();
   } finally {
     health = agent.health();
