@@ -104,6 +104,25 @@ export class FloorHistory {
     return undefined;
   }
 
+  /**
+   * The track's mean distance to `place` over [from, to] — a shopper reaching into a shelf stands
+   * there the whole time, one walking past is near only for a moment — with the closest approach
+   * when it has no point in the window (see closestApproach).
+   */
+  meanDistance(track: string, place: Vec2, from: number, to: number, slackMs: number): { distance: number; at: number } | undefined {
+    const h = this.tracks.get(track);
+    if (!h) return undefined;
+    let sum = 0;
+    let n = 0;
+    for (const p of h.points) {
+      if (p.at < from || p.at > to) continue;
+      sum += Math.hypot(p.x - place.x, p.y - place.y);
+      n += 1;
+    }
+    if (n > 0) return { distance: sum / n, at: (from + to) / 2 };
+    return this.closestApproach(track, place, from, to, slackMs);
+  }
+
   /** Ids of tracks with a point in [from, to] (ended ones included). */
   *presentBetween(from: number, to: number): Iterable<string> {
     for (const [id, h] of this.tracks) if (h.lastAt >= from && h.firstAt <= to) yield id;

@@ -57,7 +57,8 @@ export class SessionTracker {
   private readonly gates = new Map<string, GatePlace>();
   private readonly sessions = new Map<number, ShopperSession>();
   private readonly byTrack = new Map<string, { session: ShopperSession; member: SessionMember }>();
-  private readonly tokens = new Map<string, { token: string; at: number; sessionId: number | null }>();
+  /** Tokens scanned at each gate and still open for their party, oldest first. */
+  private readonly tokens = new Map<string, { token: string; at: number; sessionId: number | null; passes: number }[]>();
   private pending: PendingPass[] = [];
   private readonly staff = new Set<string>();
   private now = -Infinity;
@@ -111,11 +112,16 @@ export class SessionTracker {
     this.advance(event.at);
     const place = this.gates.get(event.gate);
     if (event.kind === 'scan') {
-      if (event.token) this.tokens.set(event.gate, { token: event.token, at: event.at, sessionId: null });
+      if (event.token) {
+        const list = this.tokens.get(event.gate) ?? [];
+        list.push({ token: event.token, at: event.at, sessionId: null, passes: 0 });
+        this.tokens.set(event.gate, list);
+      }
       return;
     }
     if (!place) return;
-    if (event.direction === 'in' && place.entry) this.passIn(place, event);
+    // Someone bringing an item back may come in through an exit gate: a token scanned there still opens a session.
+    if (event.direction === 'in') this.passIn(place, event);
     else if (event.direction === 'out' && place.exit) this.passOut(place, event);
   }
 
@@ -158,11 +164,17 @@ export class SessionTracker {
   }
 
   private passIn(place: GatePlace, event: GateEvent): void {
-    const open = this.tokens.get(place.id);
-    if (!open || event.at - open.at > this.settings.tokenOpenSeconds * 1000) {
+    const openMs = this.settings.tokenOpenSeconds * 1000;
+    const list = (this.tokens.get(place.id) ?? []).filter((t) => event.at - t.at <= openMs);
+    this.tokens.set(place.id, list);
+    // Two parties scanning one after the other: each token's first pass is its own, later passes
+    // follow the newest token (the rest of its party).
+    const open = list.find((t) => t.passes === 0) ?? list[list.length - 1];
+    if (!open) {
       this.counts.unpaidPasses += 1;
       return;
     }
+    open.passes += 1;
     let session = open.sessionId === null ? undefined : this.sessions.get(open.sessionId);
     if (!session) {
       const id = this.sink.open(open.token, place.id, event.at);
@@ -290,7 +302,7 @@ export class SessionTracker {
     session.endedAt = session.members.length === 0 ? at : Math.max(...session.members.filter((m) => m.leftHow !== 'replaced').map((m) => m.leftAt ?? at), session.startedAt);
     session.endReason = reason;
     this.sessions.delete(session.id);
-    for (const t of this.tokens.values()) if (t.sessionId === session.id) t.sessionId = null;
+    for (const list of this.tokens.values()) for (const t of list) if (t.sessionId === session.id) t.sessionId = null;
     this.sink.ended(session);
   }
 }

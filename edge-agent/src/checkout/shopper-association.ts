@@ -60,7 +60,7 @@ export function associate(
   for (const p of participants) {
     let best: { track: string; distance: number } | undefined;
     for (const track of p.tracks) {
-      const approach = history.closestApproach(track, place, event.tStart - BEFORE_MS, event.tEnd + AFTER_MS, SLACK_MS);
+      const approach = history.meanDistance(track, place, event.tStart - BEFORE_MS, event.tEnd + AFTER_MS, SLACK_MS);
       if (approach && (!best || approach.distance < best.distance)) best = { track, distance: approach.distance };
     }
     if (!best || best.distance > settings.reachM) continue;

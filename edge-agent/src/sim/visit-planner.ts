@@ -118,7 +118,8 @@ export class VisitPlanner {
       if (!choice) break;
       const { product, shelf, plate, gondola } = choice;
       const u = Math.min(plate.u1, Math.max(plate.u0, (plate.u0 + plate.u1) / 2 + this.random.normal(0, 0.12)));
-      const standAt = paths.nearestFree(onGondola(gondola, u, -REACH_STAND_OFF_M - Math.abs(this.random.normal(0, 0.05))));
+      const standOff = -REACH_STAND_OFF_M - Math.abs(this.random.normal(0, 0.05));
+      const standAt = this.besideOthers(paths.nearestFree(onGondola(gondola, u, standOff)), gondola, u, standOff, tl, speed, id);
       tl.walk(paths.route(tl.position, standAt).slice(1), speed);
       const facing = Math.atan2(gondola.inward.y, gondola.inward.x);
       tl.stand(this.random.between(knobs.lingerSeconds[0], knobs.lingerSeconds[1]) * 1000, facing);
@@ -249,6 +250,33 @@ export class VisitPlanner {
     return { product: f.product, shelf: f.shelf, plate, gondola };
   }
 
+  /**
+   * Two people never stand in one spot: when someone else will be standing (or passing) where this
+   * shopper means to stand, they step aside along the shelf — still within arm's reach of the plate.
+   */
+  private besideOthers(spot: Vec2, gondola: GondolaLayout, u: number, standOff: number, tl: ShopperTimeline, speed: number, self: string): Vec2 {
+    const arrive = tl.now + (Math.hypot(spot.x - tl.position.x, spot.y - tl.position.y) / speed) * 1000;
+    const clearance = (p: Vec2): number => {
+      let min = Infinity;
+      for (const other of this.everyoneElse()) {
+        if (other.id === self) continue;
+        for (let t = arrive - 2_000; t <= arrive + PERSONAL_WINDOW_MS; t += 500) {
+          const q = other.positionAt(t);
+          if (q) min = Math.min(min, Math.hypot(q.x - p.x, q.y - p.y));
+        }
+      }
+      return min;
+    };
+    if (clearance(spot) >= PERSONAL_SPACE_M) return spot;
+    for (const step of [0.55, -0.55, 0.8, -0.8]) {
+      const v = u + step;
+      if (v < 0.15 || v > gondola.widthM - 0.15) continue;
+      const aside = this.ctx.paths.nearestFree(onGondola(gondola, v, standOff));
+      if (clearance(aside) >= PERSONAL_SPACE_M) return aside;
+    }
+    return spot;
+  }
+
   /** The plates of the facing a plate belongs to (the plate alone when it holds nothing). */
   private facingPlates(plate: string): string[] {
     const owners = this.ctx.products.filter((p) => p.plates.includes(plate));
@@ -326,6 +354,11 @@ function outward(gate: GatePlace): Vec2 {
 }
 
 /** A point in a gondola's frame: `u` along the front, `v` into it (negative: in front of it). */
+/** Closest two shoppers stand to each other at a shelf (shoulder to shoulder). */
+const PERSONAL_SPACE_M = 0.45;
+/** How long after arriving at a shelf a shopper keeps others out of their spot. */
+const PERSONAL_WINDOW_MS = 12_000;
+
 export function onGondola(g: GondolaLayout, u: number, v: number): Vec2 {
   return { x: g.origin.x + g.along.x * u + g.inward.x * v, y: g.origin.y + g.along.y * u + g.inward.y * v };
 }
