@@ -21,6 +21,10 @@ import { VisitPlanner, type GatePlace, type VisitAction } from './visit-planner.
 import type { WorldSnapshot } from './world-snapshot.js';
 import { round3 } from '../numbers.js';
 
+/** Time the entry gate takes to let a party through: a scan, then each member in turn. */
+const GATE_PARTY_MS = 1_500;
+const GATE_PERSON_MS = 1_500;
+
 export interface SimDeviceRef {
   /** Agent-side device id (`shelf-1.2`, a gate id). */
   device: string;
@@ -284,6 +288,8 @@ export class StoreWorld {
     }
     const windowMs = Math.max(0.3 * (this.plannedEndAt - this.startAt), this.plannedEndAt - this.startAt - 100_000);
     const times = sizes.map(() => this.startAt + 2_000 + arrivals.float() * windowMs).sort((a, b) => a - b);
+    // The entry gate lets one party through at a time: the next waits until the last one is in.
+    for (let i = 1; i < times.length; i++) times[i] = Math.max(times[i]!, times[i - 1]! + GATE_PARTY_MS + sizes[i - 1]! * GATE_PERSON_MS);
     sizes.forEach((size, i) => this.queue.schedule(times[i]!, () => void this.arrive(size)));
   }
 

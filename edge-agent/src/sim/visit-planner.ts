@@ -69,13 +69,19 @@ export class VisitPlanner {
     this.partyPlanned = [];
     for (let m = 0; m < size; m++) {
       const id = `s${String(++this.shopperCount).padStart(4, '0')}`;
-      const member = this.planMember(id, token, party, arriveAt + m * this.random.between(700, 1400), m === 0);
+      // Members follow their leader through the gate, one after the other, once the token is scanned.
+      const leaderPass = members[0]?.actions.find((a) => a.kind === 'pass')?.at;
+      const gap = m * this.random.between(700, 1400);
+      const member = this.planMember(id, token, party, leaderPass === undefined ? arriveAt + gap : Math.max(arriveAt + gap, leaderPass - 500 + gap), m === 0);
       members.push(member);
       this.partyPlanned.push(member.timeline);
     }
     this.partyPlanned = [];
     return members;
   }
+
+  /** The door the party being planned comes in by. */
+  private partyDoor: PlanningContext['entry'] | undefined;
 
   /** Members of the party being planned: the world does not know them yet. */
   private partyPlanned: ShopperTimeline[] = [];
@@ -90,7 +96,9 @@ export class VisitPlanner {
     const tagged = this.ctx.products.filter((p) => p.rfidTagged && p.plates.length > 0);
     // Someone bringing back a tagged item bought earlier comes in through the exit gate with it.
     const carryIn = leader && tagged.length > 0 && this.random.chance(knobs.carryInRate) ? this.random.pick(tagged) : undefined;
-    const door = carryIn ? exit : entry;
+    // The party comes in together, through the door its leader scanned at.
+    const door = leader ? (carryIn ? exit : entry) : (this.partyDoor ?? entry);
+    if (leader) this.partyDoor = door;
     const away = outward(door);
     const begin = carryIn ? { x: door.outside.x + away.x * 1.8, y: door.outside.y + away.y * 1.8 } : door.outside;
     const start = { x: begin.x + this.random.normal(0, 0.08), y: begin.y + this.random.normal(0, 0.08) };
@@ -119,7 +127,7 @@ export class VisitPlanner {
       const { product, shelf, plate, gondola } = choice;
       const u = Math.min(plate.u1, Math.max(plate.u0, (plate.u0 + plate.u1) / 2 + this.random.normal(0, 0.12)));
       const standOff = -REACH_STAND_OFF_M - Math.abs(this.random.normal(0, 0.05));
-      const standAt = this.besideOthers(paths.nearestFree(onGondola(gondola, u, standOff)), gondola, u, standOff, tl, speed, id);
+      const standAt = paths.nearestFree(onGondola(gondola, u, standOff));
       tl.walk(paths.route(tl.position, standAt).slice(1), speed);
       const facing = Math.atan2(gondola.inward.y, gondola.inward.x);
       tl.stand(this.random.between(knobs.lingerSeconds[0], knobs.lingerSeconds[1]) * 1000, facing);
@@ -250,33 +258,6 @@ export class VisitPlanner {
     return { product: f.product, shelf: f.shelf, plate, gondola };
   }
 
-  /**
-   * Two people never stand in one spot: when someone else will be standing (or passing) where this
-   * shopper means to stand, they step aside along the shelf — still within arm's reach of the plate.
-   */
-  private besideOthers(spot: Vec2, gondola: GondolaLayout, u: number, standOff: number, tl: ShopperTimeline, speed: number, self: string): Vec2 {
-    const arrive = tl.now + (Math.hypot(spot.x - tl.position.x, spot.y - tl.position.y) / speed) * 1000;
-    const clearance = (p: Vec2): number => {
-      let min = Infinity;
-      for (const other of this.everyoneElse()) {
-        if (other.id === self) continue;
-        for (let t = arrive - 2_000; t <= arrive + PERSONAL_WINDOW_MS; t += 500) {
-          const q = other.positionAt(t);
-          if (q) min = Math.min(min, Math.hypot(q.x - p.x, q.y - p.y));
-        }
-      }
-      return min;
-    };
-    if (clearance(spot) >= PERSONAL_SPACE_M) return spot;
-    for (const step of [0.55, -0.55, 0.8, -0.8]) {
-      const v = u + step;
-      if (v < 0.15 || v > gondola.widthM - 0.15) continue;
-      const aside = this.ctx.paths.nearestFree(onGondola(gondola, v, standOff));
-      if (clearance(aside) >= PERSONAL_SPACE_M) return aside;
-    }
-    return spot;
-  }
-
   /** The plates of the facing a plate belongs to (the plate alone when it holds nothing). */
   private facingPlates(plate: string): string[] {
     const owners = this.ctx.products.filter((p) => p.plates.includes(plate));
@@ -354,11 +335,6 @@ function outward(gate: GatePlace): Vec2 {
 }
 
 /** A point in a gondola's frame: `u` along the front, `v` into it (negative: in front of it). */
-/** Closest two shoppers stand to each other at a shelf (shoulder to shoulder). */
-const PERSONAL_SPACE_M = 0.45;
-/** How long after arriving at a shelf a shopper keeps others out of their spot. */
-const PERSONAL_WINDOW_MS = 12_000;
-
 export function onGondola(g: GondolaLayout, u: number, v: number): Vec2 {
   return { x: g.origin.x + g.along.x * u + g.inward.x * v, y: g.origin.y + g.along.y * u + g.inward.y * v };
 }
