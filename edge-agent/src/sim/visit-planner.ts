@@ -128,8 +128,8 @@ export class VisitPlanner {
       const u = Math.min(plate.u1, Math.max(plate.u0, (plate.u0 + plate.u1) / 2 + this.random.normal(0, 0.12)));
       const standOff = -REACH_STAND_OFF_M - Math.abs(this.random.normal(0, 0.05));
       const standAt = paths.nearestFree(onGondola(gondola, u, standOff));
-      tl.walk(paths.route(tl.position, standAt).slice(1), speed);
       const facing = Math.atan2(gondola.inward.y, gondola.inward.x);
+      this.walkToFreeSpot(tl, standAt, gondola, u, standOff, speed, id, facing);
       tl.stand(this.random.between(knobs.lingerSeconds[0], knobs.lingerSeconds[1]) * 1000, facing);
 
       // Someone changing their mind at this shelf leaves the item they carry here.
@@ -258,6 +258,49 @@ export class VisitPlanner {
     return { product: f.product, shelf: f.shelf, plate, gondola };
   }
 
+  /**
+   * Two people never stand in one spot: when someone is standing where this shopper means to
+   * stand, they wait beside them (shoulder to shoulder along the shelf) until the spot is free,
+   * then step in. Only shoppers planned before are known, which is who is already there.
+   */
+  private walkToFreeSpot(tl: ShopperTimeline, spot: Vec2, gondola: GondolaLayout, u: number, standOff: number, speed: number, self: string, facing: number): void {
+    const { paths } = this.ctx;
+    const route = paths.route(tl.position, spot);
+    let length = 0;
+    for (let i = 1; i < route.length; i++) length += Math.hypot(route[i]!.x - route[i - 1]!.x, route[i]!.y - route[i - 1]!.y);
+    const arrive = tl.now + (length / speed) * 1000;
+    const nearest = (p: Vec2, t: number): number => {
+      let min = Infinity;
+      for (const other of this.everyoneElse()) {
+        if (other.id === self) continue;
+        const q = other.positionAt(t);
+        if (q) min = Math.min(min, Math.hypot(q.x - p.x, q.y - p.y));
+      }
+      return min;
+    };
+    let freeAt = arrive;
+    while (freeAt < arrive + MAX_WAIT_MS && nearest(spot, freeAt) < PERSONAL_SPACE_M) freeAt += 250;
+    if (freeAt === arrive) {
+      tl.walk(route.slice(1), speed);
+      return;
+    }
+    let aside = spot;
+    let clearance = -Infinity;
+    for (const step of [0.6, -0.6, 0.9, -0.9]) {
+      const v = u + step;
+      if (v < 0.15 || v > gondola.widthM - 0.15) continue;
+      const candidate = paths.nearestFree(onGondola(gondola, v, standOff));
+      const c = nearest(candidate, arrive);
+      if (c > clearance) {
+        aside = candidate;
+        clearance = c;
+      }
+    }
+    tl.walk(paths.route(tl.position, aside).slice(1), speed);
+    if (freeAt > tl.now) tl.stand(freeAt - tl.now, facing);
+    tl.walk([spot], speed);
+  }
+
   /** The plates of the facing a plate belongs to (the plate alone when it holds nothing). */
   private facingPlates(plate: string): string[] {
     const owners = this.ctx.products.filter((p) => p.plates.includes(plate));
@@ -335,6 +378,11 @@ function outward(gate: GatePlace): Vec2 {
 }
 
 /** A point in a gondola's frame: `u` along the front, `v` into it (negative: in front of it). */
+/** Closest two shoppers stand to each other (shoulder to shoulder). */
+const PERSONAL_SPACE_M = 0.45;
+/** Longest a shopper waits beside someone for their spot at a shelf. */
+const MAX_WAIT_MS = 60_000;
+
 export function onGondola(g: GondolaLayout, u: number, v: number): Vec2 {
   return { x: g.origin.x + g.along.x * u + g.inward.x * v, y: g.origin.y + g.along.y * u + g.inward.y * v };
 }
