@@ -278,8 +278,13 @@ export class VisitPlanner {
       }
       return min;
     };
+    // Free for a whole stay: someone planned earlier may still be on their way to this spot.
+    const busy = (t: number): boolean => {
+      for (let k = t; k <= t + STAY_MS; k += 500) if (nearest(spot, k) < PERSONAL_SPACE_M) return true;
+      return false;
+    };
     let freeAt = arrive;
-    while (freeAt < arrive + MAX_WAIT_MS && nearest(spot, freeAt) < PERSONAL_SPACE_M) freeAt += 250;
+    while (freeAt < arrive + MAX_WAIT_MS && busy(freeAt)) freeAt += 500;
     if (freeAt === arrive) {
       tl.walk(route.slice(1), speed);
       return;
@@ -382,6 +387,8 @@ function outward(gate: GatePlace): Vec2 {
 const PERSONAL_SPACE_M = 0.45;
 /** Longest a shopper waits beside someone for their spot at a shelf. */
 const MAX_WAIT_MS = 60_000;
+/** How long a shopper expects to stand at a shelf to choose and take something. */
+const STAY_MS = 12_000;
 
 export function onGondola(g: GondolaLayout, u: number, v: number): Vec2 {
   return { x: g.origin.x + g.along.x * u + g.inward.x * v, y: g.origin.y + g.along.y * u + g.inward.y * v };
