@@ -367,7 +367,7 @@ export const RecognitionSection = Type.Object(
 
 export const CheckoutSection = Type.Object(
   {
-    reviewBelow: Type.Number({ minimum: 0, maximum: 1, default: 0.75, description: 'a receipt line less certain than this goes to the staff review queue instead of the bill' }),
+    reviewBelow: Type.Number({ minimum: 0, maximum: 1, default: 0.6, description: 'a receipt line less certain than this goes to the staff review queue instead of the bill' }),
     reachM: Type.Number({ exclusiveMinimum: 0, maximum: 5, default: 1.3, description: 'a shopper farther than this from the plates that changed cannot have caused a weight event' }),
     reachSigmaM: Type.Number({ exclusiveMinimum: 0, maximum: 2, default: 0.25, description: 'spread of where a shopper stands when reaching a plate (tracking error included)' }),
     entryBindSeconds: Type.Number({ exclusiveMinimum: 0, maximum: 60, default: 4, description: 'a track appearing at the gate this long after a pass in is bound to the token scanned there' }),
