@@ -54,6 +54,7 @@ const REAPPEAR_BASE_M = 1.0;
 export class SessionTracker {
   readonly history: FloorHistory;
   private readonly settings: CheckoutConfig;
+  private readonly floor: { widthM: number; depthM: number };
   private readonly gates = new Map<string, GatePlace>();
   private readonly sessions = new Map<number, ShopperSession>();
   private readonly byTrack = new Map<string, { session: ShopperSession; member: SessionMember }>();
@@ -70,6 +71,7 @@ export class SessionTracker {
     private readonly sink: SessionSink,
   ) {
     this.settings = config.checkout;
+    this.floor = config.store.floor;
     this.history = new FloorHistory(Math.max(120_000, this.settings.reassociateSeconds * 1000));
     for (const g of config.gates) {
       const zone = g.zone ? layout.zone(g.zone) : undefined;
@@ -210,8 +212,10 @@ export class SessionTracker {
         if (!last) continue;
         const recent = m.lost ? m.lost.nearExit && event.at - m.lost.at <= this.settings.exitLostSeconds * 1000 : event.at - last.at <= EXIT_SEEN_MS;
         if (!recent) continue;
-        const d = distanceToPolygon(last, place.polygon);
-        if (d <= this.settings.gateNearM && d < bestD) {
+        if (distanceToPolygon(last, place.polygon) > this.settings.gateNearM) continue;
+        // Whoever is still in view inside is waiting; the one passing was last seen at the store's edge.
+        const d = this.toEdge(last) + (last.at >= event.at - 100 ? 1 : 0);
+        if (d < bestD) {
           best = { session: s, member: m };
           bestD = d;
         }
@@ -224,6 +228,11 @@ export class SessionTracker {
     best.member.exitGateEventId = event.id;
     this.leave(best.session, best.member, event.at, 'exit-gate');
     this.maybeEnd(best.session, event.at);
+  }
+
+  /** Distance to the edge of the floor plan, where the doors are. */
+  private toEdge(p: Vec2): number {
+    return Math.max(0, Math.min(p.x, this.floor.widthM - p.x, p.y, this.floor.depthM - p.y));
   }
 
   private placeNewTrack(id: string, at: number): void {
