@@ -369,7 +369,7 @@ export const CheckoutSection = Type.Object(
   {
     reviewBelow: Type.Number({ minimum: 0, maximum: 1, default: 0.6, description: 'a receipt line less certain than this goes to the staff review queue instead of the bill' }),
     reachM: Type.Number({ exclusiveMinimum: 0, maximum: 5, default: 1.3, description: 'a shopper farther than this from the plates that changed cannot have caused a weight event' }),
-    reachSigmaM: Type.Number({ exclusiveMinimum: 0, maximum: 2, default: 0.25, description: 'spread of where a shopper stands when reaching a plate (tracking error included)' }),
+    reachSigmaM: Type.Number({ exclusiveMinimum: 0, maximum: 2, default: 0.15, description: 'spread of where a shopper stands when reaching a plate (tracking error included)' }),
     entryBindSeconds: Type.Number({ exclusiveMinimum: 0, maximum: 60, default: 4, description: 'a track appearing at the gate this long after a pass in is bound to the token scanned there' }),
     tokenOpenSeconds: Type.Number({ exclusiveMinimum: 0, maximum: 300, default: 20, description: 'members of a party pass in on one scanned token within this long of the scan' }),
     gateNearM: Type.Number({ exclusiveMinimum: 0, maximum: 10, default: 2.5, description: 'a track this close to a gate\'s zone when the gate reports a pass is the one passing' }),
