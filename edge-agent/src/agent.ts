@@ -9,6 +9,7 @@
  *              products/ recognition: the project's embedder, the gallery, the recogniser
  *   analytics/ zones, dwell, lingering, heatmaps and footfall from the shoppers on the floor
  *   checkout/  shopper sessions, who took what (association and fusion), cart ledger, receipts, review queue
+ *   ../../sync/ the MQTT topic contract and the outbox publisher (cloud sync)
  *   db/        SQLite connection, migrations, repositories, retention
  *   admin/     the fastify admin app (/healthz, later the staff pages)
  *   config/    loading the store configuration (schema in ../../device-config)
@@ -39,6 +40,7 @@ import type { CameraCalibration } from '../../calibration/camera-homography.js';
 import { VisionService } from './vision/vision-service.js';
 import { AnalyticsService } from './analytics/analytics-service.js';
 import { CheckoutService } from './checkout/checkout-service.js';
+import { OutboxPublisher } from '../../sync/outbox-publisher.js';
 import { ProductRecognitionService } from './vision/products/product-recognition-service.js';
 
 export interface AgentOptions {
@@ -144,7 +146,11 @@ export class Agent {
       log: log.child({ module: 'admin' }),
       health: () => this.health(),
     });
-    this.lifecycle = new Lifecycle([this.database, this.runRecorder, retention, calibration, shelfMonitor, rfidMonitor, vision, this.recognition, this.analytics, this.checkout, ...devices, this.admin], this.log);
+    // Cloud sync runs when a broker is configured (and never in a replay: a recording is not the store).
+    const sync = config.mqtt.url && !options.replay
+      ? [new OutboxPublisher({ config, database: this.database, bus: this.bus, log: log.child({ module: 'sync' }), secrets: options.secrets, version: options.version, clock: this.clock })]
+      : [];
+    this.lifecycle = new Lifecycle([this.database, this.runRecorder, retention, calibration, shelfMonitor, rfidMonitor, vision, this.recognition, this.analytics, this.checkout, ...devices, ...sync, this.admin], this.log);
   }
 
   get config(): StoreConfig {

@@ -17,11 +17,15 @@ export class OutboxRepository {
   private readonly insert: Statement;
   private readonly pending: Statement;
   private readonly remove: Statement;
+  private readonly afterId: Statement;
+  private readonly count: Statement;
 
   constructor(db: Database) {
     this.insert = db.prepare('INSERT OR IGNORE INTO outbox (topic, payload, idempotency_key, created_at) VALUES (?, ?, ?, ?)');
     this.pending = db.prepare('SELECT id, topic, payload, idempotency_key AS idempotencyKey, created_at AS createdAt FROM outbox ORDER BY id LIMIT ?');
     this.remove = db.prepare('DELETE FROM outbox WHERE id = ?');
+    this.afterId = db.prepare('SELECT id, topic, payload, idempotency_key AS idempotencyKey, created_at AS createdAt FROM outbox WHERE id > ? ORDER BY id LIMIT ?');
+    this.count = db.prepare('SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM outbox');
   }
 
   /** Returns false when a message with this key is already there. */
@@ -32,6 +36,17 @@ export class OutboxRepository {
   /** The oldest messages first. */
   oldest(limit: number): OutboxRow[] {
     return (this.pending.all(limit) as (Omit<OutboxRow, 'payload'> & { payload: string })[]).map((r) => ({ ...r, payload: JSON.parse(r.payload) as unknown }));
+  }
+
+  /** Rows after `id`, oldest first, with their payload as stored (the exact bytes to publish). */
+  after(id: number, limit: number): (Omit<OutboxRow, 'payload'> & { payload: string })[] {
+    return this.afterId.all(id, limit) as (Omit<OutboxRow, 'payload'> & { payload: string })[];
+  }
+
+  /** Rows waiting, and when the oldest was written. */
+  backlog(): { rows: number; oldestAt: number | null } {
+    const r = this.count.get() as { n: number; oldest: number | null };
+    return { rows: r.n, oldestAt: r.oldest };
   }
 
   /** After the broker acknowledged it. */
