@@ -20,7 +20,8 @@ need python3 command -v python3
 need pkg-config command -v pkg-config
 need libopencv-dev test -f /usr/include/opencv4/opencv2/core.hpp
 need ffmpeg command -v ffmpeg
-need mosquitto test -x /usr/sbin/mosquitto
+need mosquitto test -x /usr/sbin/mosquitto -a -x /usr/bin/mosquitto_passwd
+need openssl command -v openssl
 need mosquitto-clients command -v mosquitto_sub
 need socat command -v socat
 need chromium command -v chromium

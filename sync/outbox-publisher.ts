@@ -17,7 +17,13 @@ import type { DeviceAvailability } from '../edge-agent/src/devices/device-availa
 import { describeError } from '../edge-agent/src/errors.js';
 import type { Component, ComponentHealth } from '../edge-agent/src/lifecycle.js';
 import type { Logger } from '../edge-agent/src/log.js';
-import { TOPICS, topicOf, type AgentStatePayload, type DeviceAvailabilityPayload, type TopicKey } from './topics.js';
+import { Ajv } from 'ajv';
+import { CommandRequestPayload, TOPICS, topicOf, type AgentStatePayload, type CommandResponsePayload, type DeviceAvailabilityPayload, type TopicKey } from './topics.js';
+
+/** A command the cloud may send: its args in, a JSON-able result out (or a thrown error). */
+export type CommandHandler = (args: Record<string, unknown>) => unknown;
+
+const validRequest = new Ajv({ strict: false }).compile(CommandRequestPayload);
 
 export interface OutboxPublisherOptions {
   config: StoreConfig;
@@ -31,6 +37,8 @@ export interface OutboxPublisherOptions {
   window?: number;
   /** How often the outbox is looked at for rows other components wrote (default 250 ms). */
   pollMs?: number;
+  /** Commands besides `ping`, by name. */
+  commands?: Record<string, CommandHandler>;
 }
 
 export interface SyncCounts {
@@ -39,6 +47,8 @@ export interface SyncCounts {
   published: number;
   publishErrors: number;
   availabilityPublished: number;
+  commands: number;
+  badCommands: number;
 }
 
 export class OutboxPublisher implements Component {
@@ -56,11 +66,13 @@ export class OutboxPublisher implements Component {
   private lastError: string | undefined;
   private readonly window: number;
   private readonly clock: () => number;
-  readonly counts: SyncCounts = { connects: 0, disconnects: 0, published: 0, publishErrors: 0, availabilityPublished: 0 };
+  readonly counts: SyncCounts = { connects: 0, disconnects: 0, published: 0, publishErrors: 0, availabilityPublished: 0, commands: 0, badCommands: 0 };
+  private readonly commands: Record<string, CommandHandler>;
 
   constructor(private readonly options: OutboxPublisherOptions) {
     this.window = options.window ?? 32;
     this.clock = options.clock ?? Date.now;
+    this.commands = { ping: () => ({ pong: true, at: new Date(this.clock()).toISOString(), version: options.version }), ...options.commands };
   }
 
   private topic(key: TopicKey, params?: Record<string, string>): string {
@@ -106,10 +118,12 @@ export class OutboxPublisher implements Component {
       this.lastSentId = 0;
       this.options.log.info({ url }, 'connected to the MQTT broker');
       client.publish(this.topic('agent.state'), this.state('online'), { qos: 1, retain: true });
+      client.subscribe(`${this.topic('command.request', { command: '' })}+`, { qos: 1 });
       this.published.clear();
       for (const a of this.availability.values()) this.publishAvailability(a);
       this.drain();
     });
+    client.on('message', (topic, payload, packet) => void this.command(topic, payload, packet.properties));
     client.on('close', () => {
       if (this.connected) this.counts.disconnects += 1;
       this.connected = false;
@@ -197,6 +211,42 @@ export class OutboxPublisher implements Component {
           this.drain();
         },
       );
+    }
+  }
+
+  /** Answers a request on `response/<command>` (and on the MQTT 5 response topic when given). */
+  private async command(topic: string, payload: Buffer, properties: { responseTopic?: string; correlationData?: Buffer } | undefined): Promise<void> {
+    const prefix = this.topic('command.request', { command: '' });
+    if (!topic.startsWith(prefix) || !this.client) return;
+    const name = topic.slice(prefix.length);
+    let request: CommandRequestPayload | undefined;
+    try {
+      const body: unknown = JSON.parse(payload.toString('utf8'));
+      if (validRequest(body)) request = body as CommandRequestPayload;
+    } catch {
+      // answered below as a bad request
+    }
+    const transaction = request?.transaction ?? '';
+    let response: CommandResponsePayload;
+    const handler = Object.hasOwn(this.commands, name) ? this.commands[name] : undefined;
+    if (!request) {
+      this.counts.badCommands += 1;
+      response = { v: 1, transaction, ok: false, error: 'the request is not {"v":1,"transaction":"…","args":{…}}' };
+    } else if (!handler) {
+      this.counts.badCommands += 1;
+      response = { v: 1, transaction, ok: false, error: `unknown command ${name}; known: ${Object.keys(this.commands).join(', ')}` };
+    } else {
+      this.counts.commands += 1;
+      try {
+        response = { v: 1, transaction, ok: true, result: await handler(request.args ?? {}) };
+      } catch (err) {
+        response = { v: 1, transaction, ok: false, error: describeError(err) };
+      }
+    }
+    const body = JSON.stringify(response);
+    this.client?.publish(this.topic('command.response', { command: name }), body, { qos: 1 });
+    if (properties?.responseTopic) {
+      this.client?.publish(properties.responseTopic, body, { qos: 1, ...(properties.correlationData ? { properties: { correlationData: properties.correlationData } } : {}) });
     }
   }
 

@@ -44,8 +44,24 @@ export type ReceiptLinePayload = Type.Static<typeof ReceiptLinePayload>;
 export type ReceiptCreatedPayload = Type.Static<typeof ReceiptCreatedPayload>;
 export type ReceiptAdjustedPayload = Type.Static<typeof ReceiptAdjustedPayload>;
 
+export const AlertRaisedPayload = Type.Object(
+  {
+    v: Type.Literal(1),
+    idempotencyKey: Type.String(),
+    storeId: Type.String(),
+    alertId: Type.Integer(),
+    kind: Type.String({ description: 'rfid-exit-unowned (a tag left with nobody), rfid-exit (the store alerts instead of billing), …' }),
+    subject: Type.String({ description: 'what it is about: an EPC, a device id' }),
+    detail: Type.Record(Type.String(), Type.Unknown()),
+    at: Type.String({ description: 'ISO 8601' }),
+  },
+  { additionalProperties: false },
+);
+export type AlertRaisedPayload = Type.Static<typeof AlertRaisedPayload>;
+
 /** Message kinds in the outbox, by the payload they carry. */
 export interface OutboxMessages {
   'receipt.created': ReceiptCreatedPayload;
   'receipt.adjusted': ReceiptAdjustedPayload;
+  'alert.raised': AlertRaisedPayload;
 }

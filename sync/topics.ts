@@ -5,7 +5,7 @@
  * read this table; nothing else spells a topic.
  */
 import Type, { type TSchema } from 'typebox';
-import { ReceiptAdjustedPayload, ReceiptCreatedPayload } from './receipt-payloads.js';
+import { AlertRaisedPayload, ReceiptAdjustedPayload, ReceiptCreatedPayload } from './receipt-payloads.js';
 
 export const AgentStatePayload = Type.Object(
   {
@@ -30,6 +30,28 @@ export const DeviceAvailabilityPayload = Type.Object(
   { additionalProperties: false },
 );
 
+export const CommandRequestPayload = Type.Object(
+  {
+    v: Type.Literal(1),
+    transaction: Type.String({ minLength: 1, maxLength: 128, description: "the caller's id, echoed in the response" }),
+    args: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  },
+  { additionalProperties: false },
+);
+
+export const CommandResponsePayload = Type.Object(
+  {
+    v: Type.Literal(1),
+    transaction: Type.String(),
+    ok: Type.Boolean(),
+    result: Type.Optional(Type.Unknown()),
+    error: Type.Optional(Type.String()),
+  },
+  { additionalProperties: false },
+);
+
+export type CommandRequestPayload = Type.Static<typeof CommandRequestPayload>;
+export type CommandResponsePayload = Type.Static<typeof CommandResponsePayload>;
 export type AgentStatePayload = Type.Static<typeof AgentStatePayload>;
 export type DeviceAvailabilityPayload = Type.Static<typeof DeviceAvailabilityPayload>;
 
@@ -81,6 +103,33 @@ export const TOPICS = {
     via: 'outbox',
     schema: ReceiptAdjustedPayload,
     description: 'a new revision of a receipt after staff review or exit-tag evidence, once per revision',
+  },
+  'alert.raised': {
+    pattern: 'alerts',
+    direction: 'store → cloud',
+    qos: 1,
+    retained: false,
+    via: 'outbox',
+    schema: AlertRaisedPayload,
+    description: 'an alert for staff, once when it is raised (a tagged item leaving with nobody, …)',
+  },
+  'command.request': {
+    pattern: 'request/{command}',
+    direction: 'cloud → store',
+    qos: 1,
+    retained: false,
+    via: 'direct',
+    schema: CommandRequestPayload,
+    description: 'a command for the store (`ping`, `health`); answered on `response/{command}` with the same `transaction` (and on an MQTT 5 response topic with its correlation data when one is given)',
+  },
+  'command.response': {
+    pattern: 'response/{command}',
+    direction: 'store → cloud',
+    qos: 1,
+    retained: false,
+    via: 'direct',
+    schema: CommandResponsePayload,
+    description: 'the answer to a command: `ok` with a `result`, or an `error`',
   },
 } as const satisfies Record<string, TopicSpec>;
 

@@ -148,7 +148,7 @@ export class Agent {
     });
     // Cloud sync runs when a broker is configured (and never in a replay: a recording is not the store).
     const sync = config.mqtt.url && !options.replay
-      ? [new OutboxPublisher({ config, database: this.database, bus: this.bus, log: log.child({ module: 'sync' }), secrets: options.secrets, version: options.version, clock: this.clock })]
+      ? [new OutboxPublisher({ config, database: this.database, bus: this.bus, log: log.child({ module: 'sync' }), secrets: options.secrets, version: options.version, clock: this.clock, commands: { health: () => this.health() } })]
       : [];
     this.lifecycle = new Lifecycle([this.database, this.runRecorder, retention, calibration, shelfMonitor, rfidMonitor, vision, this.recognition, this.analytics, this.checkout, ...devices, ...sync, this.admin], this.log);
   }

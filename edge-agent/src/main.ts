@@ -10,6 +10,7 @@ import { runDemo } from './cli/demo.js';
 import { replayCommand, type ReplayCliOptions } from './cli/replay.js';
 import { bench } from './cli/bench.js';
 import { analyticsHeatmapCommand, analyticsReportCommand, markStaffCommand, type AnalyticsRangeOptions, type HeatmapCliOptions, type MarkStaffOptions } from './cli/analytics.js';
+import { syncTail, type SyncTailOptions } from './cli/sync.js';
 import { receiptsCommand, reviewDecideCommand, reviewListCommand, type CheckoutCliOptions, type ReceiptsOptions, type ReviewDecideOptions } from './cli/checkout.js';
 import { galleryAdd, galleryList, galleryRemove, type GalleryAddOptions, type GalleryOptions } from './cli/gallery.js';
 import { evalAnalytics, evalReceipts, evalRecognition, evalRfid, evalShelf, type EvalAnalyticsOptions, type EvalReceiptsOptions, type EvalRecognitionOptions } from './cli/eval.js';
@@ -111,6 +112,21 @@ export function buildCli(io: CliIo, setExit: (code: number) => void): Command {
     .option('--sim-map <file>', 'device map printed by a running `edge-agent sim --live`, to record the simulator')
     .option('--data-dir <dir>', 'data directory whose plate calibrations go into the recording')
     .action(async (opts: RecordCliOptions) => setExit(await recordCommand(opts, io, createRootLogger({ level: 'warn' }))));
+
+  const sync = program.command('sync').description('cloud sync over MQTT');
+  sync
+    .command('tail')
+    .description("print every message on the store's topics as a JSON line (topic, retained, payload) until interrupted")
+    .option('-c, --config <file>', 'store configuration', DEMO_CONFIG())
+    .option('--url <url>', "broker to listen to (default: the configuration's mqtt.url)")
+    .option('--count <n>', 'stop after this many messages', integer)
+    .option('--idle-seconds <s>', 'stop when nothing arrives for this long', Number)
+    .action(async (opts: SyncTailOptions) => {
+      const stop = new AbortController();
+      process.once('SIGINT', () => stop.abort());
+      process.once('SIGTERM', () => stop.abort());
+      setExit(await syncTail(opts, io, stop.signal));
+    });
 
   const analytics = program.command('analytics').description('shopper analytics in the store database: reports, heatmaps, staff');
   analytics

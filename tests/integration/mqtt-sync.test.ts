@@ -12,7 +12,8 @@ import { OutboxRepository } from '../../edge-agent/src/db/repositories/outbox.js
 import { silentLogger } from '../../edge-agent/src/log.js';
 import { OutboxPublisher } from '../../sync/outbox-publisher.js';
 import type { ReceiptCreatedPayload } from '../../sync/receipt-payloads.js';
-import { startAgent, waitUntil } from '../support/cli.js';
+import { lastJsonLine, runCli, startAgent, waitUntil } from '../support/cli.js';
+import { AlertRepository } from '../../edge-agent/src/db/repositories/alerts.js';
 import { bareConfig, writeJson } from '../support/demo-config.js';
 import { startMosquitto, type Broker } from '../support/mosquitto.js';
 import { useTempDirs } from '../support/temp-dir.js';
@@ -125,5 +126,60 @@ describe('cloud sync over MQTT', { timeout: 120_000 }, () => {
     await after.start();
     expect(new OutboxRepository(after.handle).backlog().rows).toBe(0);
     await after.stop();
+  });
+
+  it('answers commands on response topics, publishes alerts from the outbox, and sync tail shows the traffic', async () => {
+    const dir = tempDir();
+    const broker = await startMosquitto(tempDir());
+    cleanups.push(() => broker.stop());
+    const config = { ...bareConfig(dir), mqtt: { ...bareConfig(dir).mqtt, url: broker.url, clientId: 'edge-commands' } };
+    const database = new StoreDatabase(dir, silentLogger());
+    await database.start();
+    cleanups.push(() => database.stop());
+    const publisher = new OutboxPublisher({
+      config, database, bus: new EventBus(silentLogger()), log: silentLogger(), version: '9.9.9', pollMs: 50,
+      commands: { health: () => ({ status: 'ok' }), fail: () => { throw new Error('the planogram file is locked'); } },
+    });
+    await publisher.start();
+    cleanups.push(() => publisher.stop());
+    await waitUntil(async () => publisher.health().connected === true, 10_000, 'the publisher to connect');
+
+    const store = `retail/${config.store.id}`;
+    const caller = mqtt.connect(broker.url, { clientId: 'cloud-caller', protocolVersion: 5 });
+    cleanups.push(async () => void (await caller.endAsync(true)));
+    const answers: { topic: string; body: Record<string, unknown>; correlation?: string }[] = [];
+    caller.on('message', (topic, payload, packet) => {
+      answers.push({ topic, body: JSON.parse(payload.toString()) as Record<string, unknown>, ...(packet.properties?.correlationData ? { correlation: packet.properties.correlationData.toString() } : {}) });
+    });
+    await new Promise<void>((resolve) => caller.once('connect', () => resolve()));
+    await caller.subscribeAsync([`${store}/response/#`, 'cloud/replies'], { qos: 1 });
+    // Give the publisher's own subscription a moment to be in place at the broker.
+    await new Promise((r) => setTimeout(r, 300));
+    await caller.publishAsync(`${store}/request/ping`, JSON.stringify({ v: 1, transaction: 't-1' }), { qos: 1 });
+    await caller.publishAsync(`${store}/request/health`, JSON.stringify({ v: 1, transaction: 't-2' }), { qos: 1, properties: { responseTopic: 'cloud/replies', correlationData: Buffer.from('c-2') } });
+    await caller.publishAsync(`${store}/request/fail`, JSON.stringify({ v: 1, transaction: 't-3' }), { qos: 1 });
+    await caller.publishAsync(`${store}/request/reboot`, JSON.stringify({ v: 1, transaction: 't-4' }), { qos: 1 });
+    await caller.publishAsync(`${store}/request/ping`, 'not json', { qos: 1 });
+    await waitUntil(async () => answers.length >= 6, 10_000, 'six answers');
+    const by = (topic: string, transaction: string) => answers.find((a) => a.topic === topic && a.body['transaction'] === transaction)?.body;
+    expect(by(`${store}/response/ping`, 't-1')).toMatchObject({ v: 1, ok: true, result: { pong: true, version: '9.9.9' } });
+    expect(by(`${store}/response/health`, 't-2')).toEqual({ v: 1, transaction: 't-2', ok: true, result: { status: 'ok' } });
+    expect(answers.find((a) => a.topic === 'cloud/replies')).toMatchObject({ correlation: 'c-2', body: { transaction: 't-2', ok: true } });
+    expect(by(`${store}/response/fail`, 't-3')).toEqual({ v: 1, transaction: 't-3', ok: false, error: 'the planogram file is locked' });
+    expect(by(`${store}/response/reboot`, 't-4')).toMatchObject({ ok: false, error: expect.stringMatching(/unknown command reboot; known: ping, health, fail/) });
+    expect(by(`${store}/response/ping`, '')).toMatchObject({ ok: false, error: expect.stringMatching(/not \{"v":1/) });
+
+    // An alert raised with the store id goes out through the outbox, once.
+    const tail = runCli(['sync', 'tail', '--config', writeJson(dir, 'store.json', config), '--count', '2']);
+    await new Promise((r) => setTimeout(r, 1_000));
+    const alerts = new AlertRepository(database.handle, config.store.id);
+    expect(alerts.raise('rfid-exit-unowned', 'EPC-1', { gate: 'gate-exit' }, 5_000).created).toBe(true);
+    expect(alerts.raise('rfid-exit-unowned', 'EPC-1', { gate: 'gate-exit' }, 6_000).created).toBe(false);
+    const tailed = await tail;
+    expect(tailed.code).toBe(0);
+    const lines = tailed.stdout.trim().split('\n').map((l) => JSON.parse(l) as { topic: string; retained: boolean; payload: Record<string, unknown> });
+    expect(lines[0]).toMatchObject({ topic: `${store}/agent/state`, retained: true, payload: { state: 'online' } });
+    expect(lines[1]).toMatchObject({ topic: `${store}/alerts`, retained: false, payload: { kind: 'rfid-exit-unowned', subject: 'EPC-1', idempotencyKey: `${config.store.id}:alert:1` } });
+    expect(lastJsonLine(tailed.stdout)).toMatchObject({ topic: `${store}/alerts` });
   });
 });

@@ -79,7 +79,7 @@ export class RfidMonitor implements Component {
       else this.offlineReaders.add(a.device);
     });
     const db = this.database.handle;
-    this.repos = { tags: new TagEventRepository(db), passages: new TagPassageRepository(db), gates: new GateEventRepository(db), alerts: new AlertRepository(db) };
+    this.repos = { tags: new TagEventRepository(db), passages: new TagPassageRepository(db), gates: new GateEventRepository(db), alerts: new AlertRepository(db, this.config.store.id) };
   }
 
   /** Passages still open are decided on what was read, so nothing seen is lost at shutdown. */

@@ -1,4 +1,5 @@
 import type { Database, Statement } from 'better-sqlite3';
+import { OutboxRepository } from './outbox.js';
 
 export interface Alert {
   id: number;
@@ -14,8 +15,15 @@ export class AlertRepository {
   private readonly findOpen: Statement;
   private readonly insert: Statement;
   private readonly openList: Statement;
+  private readonly outbox: OutboxRepository;
 
-  constructor(db: Database) {
+  /** With a store id, each new alert is also an `alert.raised` message in the outbox. */
+  constructor(
+    db: Database,
+    private readonly storeId?: string,
+  ) {
+    this.outbox = new OutboxRepository(db);
+    this.raiseTx = db.transaction((kind: string, subject: string, detail: Record<string, unknown>, at: number) => this.raiseNow(kind, subject, detail, at));
     this.findOpen = db.prepare("SELECT id FROM alerts WHERE kind = ? AND subject = ? AND state != 'resolved'");
     this.insert = db.prepare('INSERT INTO alerts (kind, subject, detail, at, state, state_at) VALUES (?, ?, ?, ?, ?, ?)');
     this.openList = db.prepare("SELECT * FROM alerts WHERE state != 'resolved' ORDER BY id");
@@ -23,10 +31,21 @@ export class AlertRepository {
 
   /** Raises an alert unless one of the same kind and subject is still open; returns it, and whether it is new. */
   raise(kind: string, subject: string, detail: Record<string, unknown>, at: number): { alert: Alert; created: boolean } {
+    return this.raiseTx(kind, subject, detail, at);
+  }
+
+  private readonly raiseTx: (kind: string, subject: string, detail: Record<string, unknown>, at: number) => { alert: Alert; created: boolean };
+
+  private raiseNow(kind: string, subject: string, detail: Record<string, unknown>, at: number): { alert: Alert; created: boolean } {
     const existing = this.findOpen.get(kind, subject) as { id: number } | undefined;
     if (existing) return { alert: { id: existing.id, kind, subject, detail, at, state: 'open' }, created: false };
     const id = Number(this.insert.run(kind, subject, JSON.stringify(detail), Math.round(at), 'open', Math.round(at)).lastInsertRowid);
-    return { alert: { id, kind, subject, detail, at: Math.round(at), state: 'open' }, created: true };
+    const alert: Alert = { id, kind, subject, detail, at: Math.round(at), state: 'open' };
+    // The cloud hears of it through the outbox, in the same transaction as the alert itself.
+    if (this.storeId !== undefined) {
+      this.outbox.add('alert.raised', { v: 1, idempotencyKey: `${this.storeId}:alert:${id}`, storeId: this.storeId, alertId: id, kind, subject, detail, at: new Date(alert.at).toISOString() }, at);
+    }
+    return { alert, created: true };
   }
 
   open(): Alert[] {
