@@ -37,6 +37,8 @@ export interface OutboxPublisherOptions {
   window?: number;
   /** How often the outbox is looked at for rows other components wrote (default 250 ms). */
   pollMs?: number;
+  /** The broker when it is not the configuration's (the embedded one), known once it listens. */
+  url?: () => string;
   /** Commands besides `ping`, by name. */
   commands?: Record<string, CommandHandler>;
 }
@@ -53,7 +55,7 @@ export interface SyncCounts {
 
 export class OutboxPublisher implements Component {
   readonly name = 'sync';
-  readonly dependsOn = ['database'] as const;
+  readonly dependsOn: readonly string[];
   private client: MqttClient | undefined;
   private outbox: OutboxRepository | undefined;
   private connected = false;
@@ -64,12 +66,14 @@ export class OutboxPublisher implements Component {
   private readonly published = new Map<string, string>();
   private timer: NodeJS.Timeout | undefined;
   private lastError: string | undefined;
+  private url: string | undefined;
   private readonly window: number;
   private readonly clock: () => number;
   readonly counts: SyncCounts = { connects: 0, disconnects: 0, published: 0, publishErrors: 0, availabilityPublished: 0, commands: 0, badCommands: 0 };
   private readonly commands: Record<string, CommandHandler>;
 
   constructor(private readonly options: OutboxPublisherOptions) {
+    this.dependsOn = options.url ? ['database', 'broker'] : ['database'];
     this.window = options.window ?? 32;
     this.clock = options.clock ?? Date.now;
     this.commands = { ping: () => ({ pong: true, at: new Date(this.clock()).toISOString(), version: options.version }), ...options.commands };
@@ -87,8 +91,9 @@ export class OutboxPublisher implements Component {
 
   async start(): Promise<void> {
     const { config, bus } = this.options;
-    const url = config.mqtt.url;
+    const url = this.options.url?.() ?? config.mqtt.url;
     if (!url) throw new Error('mqtt.url is not set: the sync component needs a broker');
+    this.url = url;
     this.outbox = new OutboxRepository(this.options.database.handle);
     const tls = config.mqtt.tls;
     const clientOptions: IClientOptions = {
@@ -97,7 +102,8 @@ export class OutboxPublisher implements Component {
       keepalive: config.mqtt.keepaliveSeconds,
       reconnectPeriod: 1_000,
       connectTimeout: 10_000,
-      protocolVersion: 5,
+      // MQTT 5 where the broker speaks it (the embedded aedes does not): falls back to 3.1.1 below.
+      protocolVersion: this.options.url ? 4 : 5,
       queueQoSZero: false,
       will: { topic: this.topic('agent.state'), payload: Buffer.from(this.state('offline', 'connection lost')), qos: 1, retain: true },
       ...(this.options.secrets?.mqttUsername ? { username: this.options.secrets.mqttUsername } : {}),
@@ -129,6 +135,12 @@ export class OutboxPublisher implements Component {
       this.connected = false;
     });
     client.on('error', (err) => {
+      if ((err as { code?: number }).code === 1 && client.options.protocolVersion === 5) {
+        // "Unacceptable protocol version": the broker speaks 3.1.1 only; the next attempt does too.
+        client.options.protocolVersion = 4;
+        this.options.log.info('the broker does not speak MQTT 5; using 3.1.1');
+        return;
+      }
       this.lastError = describeError(err);
       this.options.log.warn({ err: this.lastError }, 'MQTT connection problem; reconnecting');
     });
@@ -163,8 +175,10 @@ export class OutboxPublisher implements Component {
   health(): ComponentHealth {
     const backlog = this.outbox?.backlog() ?? { rows: 0, oldestAt: null };
     return {
-      status: this.connected ? 'up' : 'degraded',
-      ...(this.connected ? {} : { detail: `not connected to ${this.options.config.mqtt.url}${this.lastError ? `: ${this.lastError}` : ''}` }),
+      // Still making its first connection is not a fault; a refused or lost one is.
+      status: this.connected || (this.counts.connects === 0 && this.lastError === undefined) ? 'up' : 'degraded',
+      ...(this.connected ? {} : { detail: `${this.counts.connects === 0 && this.lastError === undefined ? 'connecting to' : 'not connected to'} ${this.url ?? this.options.config.mqtt.url}${this.lastError ? `: ${this.lastError}` : ''}` }),
+      url: this.url ?? null,
       connected: this.connected,
       backlog: backlog.rows,
       oldestBacklogAt: backlog.oldestAt === null ? null : new Date(backlog.oldestAt).toISOString(),
@@ -193,7 +207,7 @@ export class OutboxPublisher implements Component {
       client.publish(
         this.topic(row.topic),
         row.payload,
-        { qos: 1, retain: spec.retained, properties: { userProperties: { idempotencyKey: row.idempotencyKey } } },
+        { qos: 1, retain: spec.retained, ...(client.options.protocolVersion === 5 ? { properties: { userProperties: { idempotencyKey: row.idempotencyKey } } } : {}) },
         (err) => {
           if (generation !== this.generation) return;
           this.inflight.delete(row.id);

@@ -41,6 +41,7 @@ import { VisionService } from './vision/vision-service.js';
 import { AnalyticsService } from './analytics/analytics-service.js';
 import { CheckoutService } from './checkout/checkout-service.js';
 import { OutboxPublisher } from '../../sync/outbox-publisher.js';
+import { EmbeddedBroker } from '../../sync/embedded-broker.js';
 import { ProductRecognitionService } from './vision/products/product-recognition-service.js';
 
 export interface AgentOptions {
@@ -146,10 +147,25 @@ export class Agent {
       log: log.child({ module: 'admin' }),
       health: () => this.health(),
     });
-    // Cloud sync runs when a broker is configured (and never in a replay: a recording is not the store).
-    const sync = config.mqtt.url && !options.replay
-      ? [new OutboxPublisher({ config, database: this.database, bus: this.bus, log: log.child({ module: 'sync' }), secrets: options.secrets, version: options.version, clock: this.clock, commands: { health: () => this.health() } })]
-      : [];
+    // Cloud sync: to the configured broker, else to an embedded one on loopback (never in a
+    // replay: a recording is not the store).
+    const broker = !config.mqtt.url && !options.replay ? new EmbeddedBroker({ port: config.mqtt.embeddedPort, log: log.child({ module: 'broker' }) }) : undefined;
+    const sync = options.replay
+      ? []
+      : [
+          ...(broker ? [broker] : []),
+          new OutboxPublisher({
+            config,
+            database: this.database,
+            bus: this.bus,
+            log: log.child({ module: 'sync' }),
+            secrets: options.secrets,
+            version: options.version,
+            clock: this.clock,
+            commands: { health: () => this.health() },
+            ...(broker ? { url: () => broker.url } : {}),
+          }),
+        ];
     this.lifecycle = new Lifecycle([this.database, this.runRecorder, retention, calibration, shelfMonitor, rfidMonitor, vision, this.recognition, this.analytics, this.checkout, ...devices, ...sync, this.admin], this.log);
   }
 

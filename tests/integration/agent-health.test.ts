@@ -14,7 +14,7 @@ function newAgent(dataDir: string): Agent {
 describe('agent lifecycle and /healthz', () => {
   it('starts its components in dependency order and reports them all up', async () => {
     const agent = newAgent(tempDir());
-    expect(agent.startOrder).toEqual(['database', 'agent-run', 'retention', 'calibration', 'shelf-monitor', 'rfid-monitor', 'vision', 'recognition', 'analytics', 'checkout', 'admin']);
+    expect(agent.startOrder).toEqual(['database', 'agent-run', 'retention', 'calibration', 'shelf-monitor', 'rfid-monitor', 'vision', 'recognition', 'analytics', 'checkout', 'broker', 'sync', 'admin']);
     await agent.start();
     const app = await buildAdminApp({ log: silentLogger(), health: () => agent.health() });
     const res = await app.inject({ method: 'GET', url: '/healthz' });
@@ -37,6 +37,9 @@ describe('agent lifecycle and /healthz', () => {
         'rfid-monitor': { status: 'up', state: 'running' },
         analytics: { status: 'up', state: 'running', occupancy: 0, lastObservationAt: null },
         checkout: { status: 'up', state: 'running', openSessions: 0, shoppersInStore: 0, receiptLatencyMs: null },
+        // No broker configured: an embedded one on loopback, which the publisher uses.
+        broker: { status: 'up', state: 'running', url: expect.stringMatching(/^mqtt:\/\/127\.0\.0\.1:\d+$/) },
+        sync: { status: 'up', state: 'running', backlog: 0 },
         admin: { status: 'up', state: 'running' },
       },
     });

@@ -32,10 +32,10 @@ function receipt(storeId: string, n: number): ReceiptCreatedPayload {
 }
 
 /** A cloud-side subscriber with a persistent session: it drops repeats by idempotency key. */
-async function cloud(broker: Broker, topics: string[]): Promise<{ client: MqttClient; keys: string[]; repeats: number; states: string[] }> {
+async function cloud(broker: Pick<Broker, 'url'>, topics: string[], protocolVersion: 4 | 5 = 5): Promise<{ client: MqttClient; keys: string[]; repeats: number; states: string[] }> {
   const seen = { client: undefined as unknown as MqttClient, keys: [] as string[], repeats: 0, states: [] as string[] };
   const unique = new Set<string>();
-  const client = mqtt.connect(broker.url, { clientId: `cloud-${Math.random().toString(36).slice(2)}`, clean: false, protocolVersion: 5, reconnectPeriod: 200 });
+  const client = mqtt.connect(broker.url, { clientId: `cloud-${Math.random().toString(36).slice(2)}`, clean: false, protocolVersion, reconnectPeriod: 200 });
   client.on('message', (topic, payload) => {
     const body = JSON.parse(payload.toString()) as { idempotencyKey?: string; state?: string };
     if (topic.endsWith('/agent/state')) return void seen.states.push(body.state!);
@@ -181,5 +181,29 @@ describe('cloud sync over MQTT', { timeout: 120_000 }, () => {
     expect(lines[0]).toMatchObject({ topic: `${store}/agent/state`, retained: true, payload: { state: 'online' } });
     expect(lines[1]).toMatchObject({ topic: `${store}/alerts`, retained: false, payload: { kind: 'rfid-exit-unowned', subject: 'EPC-1', idempotencyKey: `${config.store.id}:alert:1` } });
     expect(lastJsonLine(tailed.stdout)).toMatchObject({ topic: `${store}/alerts` });
+  });
+
+  it('runs an embedded broker on loopback when none is configured, and syncs through it', async () => {
+    const dir = tempDir();
+    const config = bareConfig(join(dir, 'data'));
+    const file = writeJson(dir, 'store.json', config);
+    const agent = await startAgent(['run', '--config', file, '--port', '0', '--log-level', 'warn']);
+    cleanups.push(async () => {
+      if (agent.child.exitCode === null) {
+        agent.child.kill('SIGTERM');
+        await agent.exited;
+      }
+    });
+    const health = (await (await fetch(`${agent.adminUrl}/healthz`)).json()) as { components: Record<string, { url?: string; status: string }> };
+    const url = health.components['broker']!.url!;
+    expect(url).toMatch(/^mqtt:\/\/127\.0\.0\.1:\d+$/);
+    // aedes speaks MQTT 3.1.1.
+    const received = await cloud({ url }, [`retail/${config.store.id}/#`], 4);
+    await waitUntil(async () => received.states.includes('online'), 10_000, 'the agent online on the embedded broker');
+    const database = new StoreDatabase(join(dir, 'data'), silentLogger());
+    await database.start();
+    new OutboxRepository(database.handle).add('receipt.created', receipt(config.store.id, 1), 1);
+    await database.stop();
+    await waitUntil(async () => received.keys.length === 1, 10_000, 'the receipt through the embedded broker');
   });
 });
