@@ -12,7 +12,8 @@ import { OutboxRepository } from '../../edge-agent/src/db/repositories/outbox.js
 import { silentLogger } from '../../edge-agent/src/log.js';
 import { OutboxPublisher } from '../../sync/outbox-publisher.js';
 import type { ReceiptCreatedPayload } from '../../sync/receipt-payloads.js';
-import { lastJsonLine, runCli, startAgent, waitUntil } from '../support/cli.js';
+import { spawn } from 'node:child_process';
+import { CLI, lastJsonLine, startAgent, waitUntil } from '../support/cli.js';
 import { AlertRepository } from '../../edge-agent/src/db/repositories/alerts.js';
 import { bareConfig, writeJson } from '../support/demo-config.js';
 import { startMosquitto, type Broker } from '../support/mosquitto.js';
@@ -121,7 +122,7 @@ describe('cloud sync over MQTT', { timeout: 120_000 }, () => {
     expect(received.states.at(-1)).toBe('online');
     second.child.kill('SIGTERM');
     expect((await second.exited).code).toBe(0);
-    await waitUntil(async () => received.states.at(-1) === 'offline', 10_000, 'offline on a clean stop');
+    await waitUntil(async () => received.states.at(-1) === 'offline', 30_000, 'offline on a clean stop');
     const after = new StoreDatabase(join(dir, 'data'), silentLogger());
     await after.start();
     expect(new OutboxRepository(after.handle).backlog().rows).toBe(0);
@@ -142,7 +143,7 @@ describe('cloud sync over MQTT', { timeout: 120_000 }, () => {
     });
     await publisher.start();
     cleanups.push(() => publisher.stop());
-    await waitUntil(async () => publisher.health().connected === true, 10_000, 'the publisher to connect');
+    await waitUntil(async () => publisher.health().connected === true, 30_000, 'the publisher to connect');
 
     const store = `retail/${config.store.id}`;
     const caller = mqtt.connect(broker.url, { clientId: 'cloud-caller', protocolVersion: 5 });
@@ -160,7 +161,7 @@ describe('cloud sync over MQTT', { timeout: 120_000 }, () => {
     await caller.publishAsync(`${store}/request/fail`, JSON.stringify({ v: 1, transaction: 't-3' }), { qos: 1 });
     await caller.publishAsync(`${store}/request/reboot`, JSON.stringify({ v: 1, transaction: 't-4' }), { qos: 1 });
     await caller.publishAsync(`${store}/request/ping`, 'not json', { qos: 1 });
-    await waitUntil(async () => answers.length >= 6, 10_000, 'six answers');
+    await waitUntil(async () => answers.length >= 6, 30_000, 'six answers');
     const by = (topic: string, transaction: string) => answers.find((a) => a.topic === topic && a.body['transaction'] === transaction)?.body;
     expect(by(`${store}/response/ping`, 't-1')).toMatchObject({ v: 1, ok: true, result: { pong: true, version: '9.9.9' } });
     expect(by(`${store}/response/health`, 't-2')).toEqual({ v: 1, transaction: 't-2', ok: true, result: { status: 'ok' } });
@@ -170,17 +171,20 @@ describe('cloud sync over MQTT', { timeout: 120_000 }, () => {
     expect(by(`${store}/response/ping`, '')).toMatchObject({ ok: false, error: expect.stringMatching(/not \{"v":1/) });
 
     // An alert raised with the store id goes out through the outbox, once.
-    const tail = runCli(['sync', 'tail', '--config', writeJson(dir, 'store.json', config), '--count', '2']);
-    await new Promise((r) => setTimeout(r, 1_000));
+    const tail = spawn(process.execPath, [CLI, 'sync', 'tail', '--config', writeJson(dir, 'store.json', config), '--count', '2', '--idle-seconds', '30']);
+    let tailOut = '';
+    tail.stdout.on('data', (d: Buffer) => (tailOut += d.toString()));
+    const tailed = new Promise<number | null>((resolve) => tail.on('close', (code) => resolve(code)));
+    // The tail is listening once it has printed the retained state; the alert comes after.
+    await waitUntil(async () => tailOut.includes('/agent/state'), 30_000, 'sync tail to print the retained state');
     const alerts = new AlertRepository(database.handle, config.store.id);
     expect(alerts.raise('rfid-exit-unowned', 'EPC-1', { gate: 'gate-exit' }, 5_000).created).toBe(true);
     expect(alerts.raise('rfid-exit-unowned', 'EPC-1', { gate: 'gate-exit' }, 6_000).created).toBe(false);
-    const tailed = await tail;
-    expect(tailed.code).toBe(0);
-    const lines = tailed.stdout.trim().split('\n').map((l) => JSON.parse(l) as { topic: string; retained: boolean; payload: Record<string, unknown> });
+    expect(await tailed).toBe(0);
+    const lines = tailOut.trim().split('\n').map((l) => JSON.parse(l) as { topic: string; retained: boolean; payload: Record<string, unknown> });
     expect(lines[0]).toMatchObject({ topic: `${store}/agent/state`, retained: true, payload: { state: 'online' } });
     expect(lines[1]).toMatchObject({ topic: `${store}/alerts`, retained: false, payload: { kind: 'rfid-exit-unowned', subject: 'EPC-1', idempotencyKey: `${config.store.id}:alert:1` } });
-    expect(lastJsonLine(tailed.stdout)).toMatchObject({ topic: `${store}/alerts` });
+    expect(lastJsonLine(tailOut)).toMatchObject({ topic: `${store}/alerts` });
   });
 
   it('runs an embedded broker on loopback when none is configured, and syncs through it', async () => {
@@ -199,11 +203,11 @@ describe('cloud sync over MQTT', { timeout: 120_000 }, () => {
     expect(url).toMatch(/^mqtt:\/\/127\.0\.0\.1:\d+$/);
     // aedes speaks MQTT 3.1.1.
     const received = await cloud({ url }, [`retail/${config.store.id}/#`], 4);
-    await waitUntil(async () => received.states.includes('online'), 10_000, 'the agent online on the embedded broker');
+    await waitUntil(async () => received.states.includes('online'), 30_000, 'the agent online on the embedded broker');
     const database = new StoreDatabase(join(dir, 'data'), silentLogger());
     await database.start();
     new OutboxRepository(database.handle).add('receipt.created', receipt(config.store.id, 1), 1);
     await database.stop();
-    await waitUntil(async () => received.keys.length === 1, 10_000, 'the receipt through the embedded broker');
+    await waitUntil(async () => received.keys.length === 1, 30_000, 'the receipt through the embedded broker');
   });
 });
