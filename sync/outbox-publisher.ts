@@ -62,6 +62,8 @@ export class OutboxPublisher implements Component {
   private generation = 0;
   private lastSentId = 0;
   private readonly inflight = new Set<number>();
+  private readonly acked: number[] = [];
+  private flushScheduled = false;
   private readonly availability = new Map<string, DeviceAvailability>();
   private readonly published = new Map<string, string>();
   private timer: NodeJS.Timeout | undefined;
@@ -216,13 +218,13 @@ export class OutboxPublisher implements Component {
             this.lastError = describeError(err);
             return;
           }
-          try {
-            outbox.acknowledged(row.id);
-            this.counts.published += 1;
-          } catch (e) {
-            this.lastError = describeError(e);
+          this.acked.push(row.id);
+          // Acknowledged rows are deleted together, once per turn of the event loop: one commit
+          // for many rows. A crash before it only sends them again (the key de-duplicates).
+          if (!this.flushScheduled) {
+            this.flushScheduled = true;
+            setImmediate(() => this.flushAcked());
           }
-          this.drain();
         },
       );
     }
@@ -262,6 +264,20 @@ export class OutboxPublisher implements Component {
     if (properties?.responseTopic) {
       this.client?.publish(properties.responseTopic, body, { qos: 1, ...(properties.correlationData ? { properties: { correlationData: properties.correlationData } } : {}) });
     }
+  }
+
+  private flushAcked(): void {
+    this.flushScheduled = false;
+    const ids = this.acked.splice(0);
+    if (ids.length === 0 || !this.outbox) return;
+    try {
+      this.outbox.acknowledgedAll(ids);
+      this.counts.published += ids.length;
+    } catch (e) {
+      this.lastError = describeError(e);
+    }
+    // Refill the window once per batch of acknowledgements: one query for many rows.
+    this.drain();
   }
 
   private publishAvailability(a: DeviceAvailability): void {

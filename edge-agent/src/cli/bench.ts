@@ -2,6 +2,7 @@ import { cpus } from 'node:os';
 import { benchShelf } from '../bench/shelf-bench.js';
 import { benchAnalytics } from '../bench/analytics-bench.js';
 import { benchRecognition } from '../bench/recognition-bench.js';
+import { benchSync } from '../bench/sync-bench.js';
 import { benchVision, type VisionBenchOptions } from '../bench/vision-bench.js';
 import { EXIT_BAD_INPUT, EXIT_OK, printResult, type CliIo } from './output.js';
 
@@ -64,6 +65,20 @@ const BENCHES = {
           `${r.observationsPerSecond} observations/s, ${r.timesRealTime}× real time`,
         ],
         ['analytics: rows after the day', rows, `dwell within ±1 s ${pct(r.dwellWithinOneSecond)}, heatmap mass error ${pct(r.heatmapRelativeError)}, staff left out ${r.staffLeftOut}`],
+      ],
+    };
+  },
+  sync: async () => {
+    const r = await benchSync();
+    const rate = (v: number) => v.toLocaleString('en-US');
+    return {
+      result: r,
+      rows: [
+        [
+          `sync: outbox → ${r.broker} QoS 1, ${rate(r.rows)} rows (${r.payloadBytes} B receipts, ${r.window} in flight)`,
+          `${rate(r.outboxPerSecond)} rows/s vs bare mqtt.js loop ${rate(r.baselinePerSecond)} msg/s → ${r.ratio.toFixed(2)}× (target ≥ 0.8×)`,
+          `outbox row write ${r.rowWriteMicros.ownTransaction} µs (own transaction), ${r.rowWriteMicros.batched} µs batched`,
+        ],
       ],
     };
   },

@@ -20,10 +20,15 @@ export class OutboxRepository {
   private readonly afterId: Statement;
   private readonly count: Statement;
 
+  private readonly removeMany: (ids: readonly number[]) => void;
+
   constructor(db: Database) {
     this.insert = db.prepare('INSERT OR IGNORE INTO outbox (topic, payload, idempotency_key, created_at) VALUES (?, ?, ?, ?)');
     this.pending = db.prepare('SELECT id, topic, payload, idempotency_key AS idempotencyKey, created_at AS createdAt FROM outbox ORDER BY id LIMIT ?');
     this.remove = db.prepare('DELETE FROM outbox WHERE id = ?');
+    this.removeMany = db.transaction((ids: readonly number[]) => {
+      for (const id of ids) this.remove.run(id);
+    });
     this.afterId = db.prepare('SELECT id, topic, payload, idempotency_key AS idempotencyKey, created_at AS createdAt FROM outbox WHERE id > ? ORDER BY id LIMIT ?');
     this.count = db.prepare('SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM outbox');
   }
@@ -52,5 +57,10 @@ export class OutboxRepository {
   /** After the broker acknowledged it. */
   acknowledged(id: number): void {
     this.remove.run(id);
+  }
+
+  /** Several acknowledged rows in one transaction (one WAL commit instead of one per row). */
+  acknowledgedAll(ids: readonly number[]): void {
+    this.removeMany(ids);
   }
 }
