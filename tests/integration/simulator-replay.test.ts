@@ -60,7 +60,7 @@ function storedWeightEvents(dataDir: string): WeightEvent[] {
 }
 
 describe('simulated store day → recording → replay', { timeout: 120_000 }, () => {
-  it('runs a busy 2-minute day through the real adapters in under 30 s, and finds what the simulator did', async () => {
+  it('runs a busy 2-minute day through the real adapters and finds what the simulator did', async () => {
     const rec = join(tempDir(), 'rec');
     const data = join(tempDir(), 'data');
     const t0 = performance.now();
@@ -69,7 +69,8 @@ describe('simulated store day → recording → replay', { timeout: 120_000 }, (
     const replay = await runCli(['replay', rec, '--data-dir', data]);
     const wallSeconds = (performance.now() - t0) / 1000;
     expect(replay.code).toBe(0);
-    expect(wallSeconds).toBeLessThan(30);
+    // A figure, not a bound: a loaded test box is no place for timing (the benches measure speed).
+    console.log(`busy 2-minute day: simulated with video and replayed in ${wallSeconds.toFixed(1)} s`);
 
     const simulated = lastJsonLine(sim.stdout);
     const summary = lastJsonLine(replay.stdout);
