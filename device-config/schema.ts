@@ -276,6 +276,7 @@ export const MqttSection = Type.Object(
       ),
     ),
     keepaliveSeconds: Type.Integer({ minimum: 5, maximum: 3600, default: 30 }),
+    backlogAlertRows: Type.Integer({ minimum: 1, default: 10_000, description: 'an alert for staff when this many messages wait in the outbox (the cloud unreachable for long)' }),
     embeddedPort: Type.Integer({ minimum: 0, maximum: 65535, default: 1883, description: 'loopback port of the embedded broker run when no url is set (a free one when taken; 0: any)' }),
   },
   { additionalProperties: false, default: {} },

@@ -13,6 +13,7 @@ import type { EventBus } from '../edge-agent/src/bus.js';
 import type { Secrets } from '../edge-agent/src/config/secrets.js';
 import type { StoreDatabase } from '../edge-agent/src/db/database.js';
 import { OutboxRepository } from '../edge-agent/src/db/repositories/outbox.js';
+import { AlertRepository } from '../edge-agent/src/db/repositories/alerts.js';
 import type { DeviceAvailability } from '../edge-agent/src/devices/device-availability.js';
 import { describeError } from '../edge-agent/src/errors.js';
 import type { Component, ComponentHealth } from '../edge-agent/src/lifecycle.js';
@@ -37,6 +38,8 @@ export interface OutboxPublisherOptions {
   window?: number;
   /** How often the outbox is looked at for rows other components wrote (default 250 ms). */
   pollMs?: number;
+  /** How often the backlog is measured against `mqtt.backlogAlertRows` (default 30 s). */
+  backlogCheckMs?: number;
   /** The broker when it is not the configuration's (the embedded one), known once it listens. */
   url?: () => string;
   /** Commands besides `ping`, by name. */
@@ -67,6 +70,8 @@ export class OutboxPublisher implements Component {
   private readonly availability = new Map<string, DeviceAvailability>();
   private readonly published = new Map<string, string>();
   private timer: NodeJS.Timeout | undefined;
+  private backlogTimer: NodeJS.Timeout | undefined;
+  private alerts: AlertRepository | undefined;
   private lastError: string | undefined;
   private url: string | undefined;
   private readonly window: number;
@@ -153,11 +158,15 @@ export class OutboxPublisher implements Component {
     bus.on('checkout.receipt', this.name, () => this.drain());
     this.timer = setInterval(() => this.drain(), this.options.pollMs ?? 250);
     this.timer.unref();
+    this.alerts = new AlertRepository(this.options.database.handle, config.store.id);
+    this.backlogTimer = setInterval(() => this.checkBacklog(), this.options.backlogCheckMs ?? 30_000);
+    this.backlogTimer.unref();
   }
 
   async stop(): Promise<void> {
     this.options.bus.removeAllOf(this.name);
     if (this.timer) clearInterval(this.timer);
+    if (this.backlogTimer) clearInterval(this.backlogTimer);
     const client = this.client;
     this.client = undefined;
     if (!client) return;
@@ -263,6 +272,21 @@ export class OutboxPublisher implements Component {
     this.client?.publish(this.topic('command.response', { command: name }), body, { qos: 1 });
     if (properties?.responseTopic) {
       this.client?.publish(properties.responseTopic, body, { qos: 1, ...(properties.correlationData ? { properties: { correlationData: properties.correlationData } } : {}) });
+    }
+  }
+
+  /** Staff hear of a backlog that keeps growing (one open alert until it is resolved). */
+  private checkBacklog(): void {
+    if (!this.outbox || !this.alerts) return;
+    try {
+      const backlog = this.outbox.backlog();
+      const limit = this.options.config.mqtt.backlogAlertRows;
+      if (backlog.rows < limit) return;
+      const detail = { rows: backlog.rows, oldestAt: backlog.oldestAt === null ? null : new Date(backlog.oldestAt).toISOString(), broker: this.url ?? null, limit };
+      const raised = this.alerts.raise('sync-backlog', this.options.config.store.id, detail, this.clock());
+      if (raised.created) this.options.bus.emit('alert.raised', raised.alert);
+    } catch (err) {
+      this.lastError = describeError(err);
     }
   }
 

@@ -61,13 +61,16 @@ describe('cloud sync over MQTT', { timeout: 120_000 }, () => {
     const dir = tempDir();
     const broker = await startMosquitto(tempDir());
     cleanups.push(() => broker.stop());
-    const config = { ...bareConfig(dir), mqtt: { ...bareConfig(dir).mqtt, url: broker.url, clientId: 'edge-outage' } };
+    const config = { ...bareConfig(dir), mqtt: { ...bareConfig(dir).mqtt, url: broker.url, clientId: 'edge-outage', backlogAlertRows: 250 } };
     const database = new StoreDatabase(dir, silentLogger());
     await database.start();
     cleanups.push(() => database.stop());
     const outbox = new OutboxRepository(database.handle);
-    const received = await cloud(broker, [`retail/${config.store.id}/receipts/#`, `retail/${config.store.id}/agent/state`]);
-    const publisher = new OutboxPublisher({ config, database, bus: new EventBus(silentLogger()), log: silentLogger(), version: 'test', window: 16, pollMs: 50 });
+    const received = await cloud(broker, [`retail/${config.store.id}/receipts/#`, `retail/${config.store.id}/alerts`, `retail/${config.store.id}/agent/state`]);
+    const bus = new EventBus(silentLogger());
+    const alerts: string[] = [];
+    bus.on('alert.raised', 'test', (a) => void alerts.push(`${a.kind} ${JSON.stringify(a.detail['rows'])}`));
+    const publisher = new OutboxPublisher({ config, database, bus, log: silentLogger(), version: 'test', window: 16, pollMs: 50, backlogCheckMs: 200 });
     await publisher.start();
     cleanups.push(() => publisher.stop());
 
@@ -79,12 +82,15 @@ describe('cloud sync over MQTT', { timeout: 120_000 }, () => {
     await broker.stop();
     for (let n = 201; n <= 500; n++) outbox.add('receipt.created', receipt(config.store.id, n), n);
     await new Promise((r) => setTimeout(r, 1_500));
-    expect(outbox.backlog().rows).toBe(300);
     expect(publisher.health().status).toBe('degraded');
+    // 300 waiting passes the 250-row threshold: one alert for staff, itself a message for later.
+    expect(alerts).toEqual(['sync-backlog 300']);
+    expect(outbox.backlog().rows).toBe(301);
     await broker.start();
 
-    await waitUntil(async () => received.keys.length >= 500 && outbox.backlog().rows === 0, 30_000, 'all 500 receipts');
-    expect(inOrder(received.keys)).toEqual(Array.from({ length: 500 }, (_, i) => i + 1));
+    await waitUntil(async () => received.keys.length >= 501 && outbox.backlog().rows === 0, 30_000, 'all 500 receipts and the alert');
+    expect(inOrder(received.keys.filter((k) => k.includes(':receipt:')))).toEqual(Array.from({ length: 500 }, (_, i) => i + 1));
+    expect(received.keys.filter((k) => k.includes(':alert:'))).toHaveLength(1);
     expect(publisher.counts.disconnects).toBeGreaterThanOrEqual(1);
     // Offering a row twice stores it once: the same key is never published twice from the outbox.
     expect(outbox.add('receipt.created', receipt(config.store.id, 7), 7)).toBe(true);
