@@ -278,6 +278,10 @@ export const MqttSection = Type.Object(
     keepaliveSeconds: Type.Integer({ minimum: 5, maximum: 3600, default: 30 }),
     backlogAlertRows: Type.Integer({ minimum: 1, default: 10_000, description: 'an alert for staff when this many messages wait in the outbox (the cloud unreachable for long)' }),
     embeddedPort: Type.Integer({ minimum: 0, maximum: 65535, default: 1883, description: 'loopback port of the embedded broker run when no url is set (a free one when taken; 0: any)' }),
+    sessionExpiryHours: Type.Number({ minimum: 0, maximum: 720, default: 24, description: 'MQTT 5: how long the broker keeps the session (commands sent while the store is offline) after a disconnect; 0: a clean session each connect' }),
+    messageExpiryHours: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 8760, description: 'MQTT 5: outbox messages a broker has not delivered to a subscriber expire after this long (absent: never)' })),
+    summaryDelayMinutes: Type.Number({ minimum: 0, maximum: 120, default: 10, description: 'an hour is summarised for the cloud this long after it ended (late visits settle first)' }),
+    summaryLookbackHours: Type.Integer({ minimum: 1, maximum: 720, default: 24, description: 'closed hours looked at again for changed summaries (and summarised after downtime)' }),
   },
   { additionalProperties: false, default: {} },
 );
@@ -384,6 +388,15 @@ export const CheckoutSection = Type.Object(
 );
 
 /** Days each class of facts is kept on the box; the retention job deletes older rows. */
+export const AlertsSection = Type.Object(
+  {
+    deviceDownSeconds: Type.Number({ minimum: 0, maximum: 86400, default: 120, description: 'a device offline this long raises a device-down alert (resolved when it is back)' }),
+    diskLowMb: Type.Number({ minimum: 0, default: 1024, description: 'free space on the data directory\'s disk under this raises a disk-low alert' }),
+    diskCheckSeconds: Type.Number({ minimum: 5, maximum: 3600, default: 60, description: 'how often free disk space is measured' }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
 export const RetentionSection = Type.Object(
   {
     observationsDays: Type.Integer({ minimum: 1, default: 7, description: 'weight events, tracks, tag reads' }),
@@ -416,6 +429,7 @@ export const StoreConfigSchema = Type.Object(
     recognition: Type.Optional(RecognitionSection),
     checkout: CheckoutSection,
     mqtt: MqttSection,
+    alerts: AlertsSection,
     retention: RetentionSection,
   },
   { additionalProperties: false, title: 'Store configuration' },
@@ -437,4 +451,5 @@ export type RecognitionConfig = Type.Static<typeof RecognitionSection>;
 export type CheckoutConfig = Type.Static<typeof CheckoutSection>;
 export type MqttConfig = Type.Static<typeof MqttSection>;
 export type RetentionConfig = Type.Static<typeof RetentionSection>;
+export type AlertsConfig = Type.Static<typeof AlertsSection>;
 export type DataClass = Exclude<keyof RetentionConfig, 'intervalMinutes'> extends `${infer C}Days` ? C : never;

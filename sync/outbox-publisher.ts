@@ -24,6 +24,8 @@ import { CommandRequestPayload, TOPICS, topicOf, type AgentStatePayload, type Co
 /** A command the cloud may send: its args in, a JSON-able result out (or a thrown error). */
 export type CommandHandler = (args: Record<string, unknown>) => unknown;
 
+const RESPONSE_EXPIRY_S = 600;
+
 const validRequest = new Ajv({ strict: false }).compile(CommandRequestPayload);
 
 export interface OutboxPublisherOptions {
@@ -105,13 +107,16 @@ export class OutboxPublisher implements Component {
     const tls = config.mqtt.tls;
     const clientOptions: IClientOptions = {
       clientId: config.mqtt.clientId ?? `edge-${config.store.id}`,
-      clean: true,
+      // MQTT 5: the broker keeps the session (commands sent while the store is offline) for a
+      // while; the outbox never needs it, it resends from SQLite.
+      clean: this.options.url !== undefined || config.mqtt.sessionExpiryHours === 0,
       keepalive: config.mqtt.keepaliveSeconds,
       reconnectPeriod: 1_000,
       connectTimeout: 10_000,
       // MQTT 5 where the broker speaks it (the embedded aedes does not): falls back to 3.1.1 below.
       protocolVersion: this.options.url ? 4 : 5,
       queueQoSZero: false,
+      ...(this.options.url === undefined && config.mqtt.sessionExpiryHours > 0 ? { properties: { sessionExpiryInterval: Math.round(config.mqtt.sessionExpiryHours * 3600) } } : {}),
       will: { topic: this.topic('agent.state'), payload: Buffer.from(this.state('offline', 'connection lost')), qos: 1, retain: true },
       ...(this.options.secrets?.mqttUsername ? { username: this.options.secrets.mqttUsername } : {}),
       ...(this.options.secrets?.mqttPassword ? { password: this.options.secrets.mqttPassword } : {}),
@@ -145,6 +150,9 @@ export class OutboxPublisher implements Component {
       if ((err as { code?: number }).code === 1 && client.options.protocolVersion === 5) {
         // "Unacceptable protocol version": the broker speaks 3.1.1 only; the next attempt does too.
         client.options.protocolVersion = 4;
+        // A 3.1.1 persistent session would never expire: clean sessions there.
+        client.options.clean = true;
+        delete client.options.properties;
         this.options.log.info('the broker does not speak MQTT 5; using 3.1.1');
         return;
       }
@@ -218,7 +226,7 @@ export class OutboxPublisher implements Component {
       client.publish(
         this.topic(row.topic),
         row.payload,
-        { qos: 1, retain: spec.retained, ...(client.options.protocolVersion === 5 ? { properties: { userProperties: { idempotencyKey: row.idempotencyKey } } } : {}) },
+        { qos: 1, retain: spec.retained, ...(client.options.protocolVersion === 5 ? { properties: this.messageProperties(row.idempotencyKey) } : {}) },
         (err) => {
           if (generation !== this.generation) return;
           this.inflight.delete(row.id);
@@ -237,6 +245,11 @@ export class OutboxPublisher implements Component {
         },
       );
     }
+  }
+
+  private messageProperties(idempotencyKey: string): { userProperties: Record<string, string>; messageExpiryInterval?: number } {
+    const hours = this.options.config.mqtt.messageExpiryHours;
+    return { userProperties: { idempotencyKey }, ...(hours ? { messageExpiryInterval: Math.round(hours * 3600) } : {}) };
   }
 
   /** Answers a request on `response/<command>` (and on the MQTT 5 response topic when given). */
@@ -269,9 +282,14 @@ export class OutboxPublisher implements Component {
       }
     }
     const body = JSON.stringify(response);
-    this.client?.publish(this.topic('command.response', { command: name }), body, { qos: 1 });
+    // An answer nobody collects within minutes is stale: it expires at the broker (MQTT 5).
+    const v5 = this.client?.options.protocolVersion === 5;
+    this.client?.publish(this.topic('command.response', { command: name }), body, { qos: 1, ...(v5 ? { properties: { messageExpiryInterval: RESPONSE_EXPIRY_S } } : {}) });
     if (properties?.responseTopic) {
-      this.client?.publish(properties.responseTopic, body, { qos: 1, ...(properties.correlationData ? { properties: { correlationData: properties.correlationData } } : {}) });
+      this.client?.publish(properties.responseTopic, body, {
+        qos: 1,
+        ...(v5 ? { properties: { messageExpiryInterval: RESPONSE_EXPIRY_S, ...(properties.correlationData ? { correlationData: properties.correlationData } : {}) } } : {}),
+      });
     }
   }
 
@@ -281,8 +299,12 @@ export class OutboxPublisher implements Component {
     try {
       const backlog = this.outbox.backlog();
       const limit = this.options.config.mqtt.backlogAlertRows;
-      if (backlog.rows < limit) return;
       const detail = { rows: backlog.rows, oldestAt: backlog.oldestAt === null ? null : new Date(backlog.oldestAt).toISOString(), broker: this.url ?? null, limit };
+      if (backlog.rows < limit) {
+        const id = this.alerts.resolve('sync-backlog', this.options.config.store.id, detail, this.clock());
+        if (id !== undefined) this.options.bus.emit('alert.resolved', { id, kind: 'sync-backlog', subject: this.options.config.store.id, at: this.clock() });
+        return;
+      }
       const raised = this.alerts.raise('sync-backlog', this.options.config.store.id, detail, this.clock());
       if (raised.created) this.options.bus.emit('alert.raised', raised.alert);
     } catch (err) {

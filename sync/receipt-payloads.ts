@@ -5,6 +5,7 @@
  * evidence changed it). The idempotency key names the receipt and its revision.
  */
 import Type from 'typebox';
+import type { SummaryMessages } from './summary-payloads.js';
 
 export const ReceiptLinePayload = Type.Object(
   {
@@ -50,7 +51,7 @@ export const AlertRaisedPayload = Type.Object(
     idempotencyKey: Type.String(),
     storeId: Type.String(),
     alertId: Type.Integer(),
-    kind: Type.String({ description: 'rfid-exit-unowned (a tag left with nobody), rfid-exit (the store alerts instead of billing), …' }),
+    kind: Type.String({ description: 'rfid-exit-unowned (a tag left with nobody), rfid-exit (the store alerts instead of billing), device-down, disk-low, sync-backlog' }),
     subject: Type.String({ description: 'what it is about: an EPC, a device id' }),
     detail: Type.Record(Type.String(), Type.Unknown()),
     at: Type.String({ description: 'ISO 8601' }),
@@ -59,9 +60,25 @@ export const AlertRaisedPayload = Type.Object(
 );
 export type AlertRaisedPayload = Type.Static<typeof AlertRaisedPayload>;
 
+export const AlertResolvedPayload = Type.Object(
+  {
+    v: Type.Literal(1),
+    idempotencyKey: Type.String(),
+    storeId: Type.String(),
+    alertId: Type.Integer({ description: 'the id of the `alert.raised` message' }),
+    kind: Type.String(),
+    subject: Type.String(),
+    detail: Type.Record(Type.String(), Type.Unknown()),
+    at: Type.String({ description: 'ISO 8601 time the fault went away' }),
+  },
+  { additionalProperties: false },
+);
+export type AlertResolvedPayload = Type.Static<typeof AlertResolvedPayload>;
+
 /** Message kinds in the outbox, by the payload they carry. */
-export interface OutboxMessages {
+export interface OutboxMessages extends SummaryMessages {
   'receipt.created': ReceiptCreatedPayload;
   'receipt.adjusted': ReceiptAdjustedPayload;
   'alert.raised': AlertRaisedPayload;
+  'alert.resolved': AlertResolvedPayload;
 }

@@ -5,7 +5,9 @@
  * read this table; nothing else spells a topic.
  */
 import Type, { type TSchema } from 'typebox';
-import { AlertRaisedPayload, ReceiptAdjustedPayload, ReceiptCreatedPayload } from './receipt-payloads.js';
+import { AlertRaisedPayload, AlertResolvedPayload, ReceiptAdjustedPayload, ReceiptCreatedPayload } from './receipt-payloads.js';
+import { COMMANDS, type CommandSpec } from './commands.js';
+import { DwellSummaryPayload, ExposureSummaryPayload, FootfallSummaryPayload, HeatmapSummaryPayload } from './summary-payloads.js';
 
 export const AgentStatePayload = Type.Object(
   {
@@ -111,7 +113,52 @@ export const TOPICS = {
     retained: false,
     via: 'outbox',
     schema: AlertRaisedPayload,
-    description: 'an alert for staff, once when it is raised (a tagged item leaving with nobody, …)',
+    description: 'an alert for staff, once when it is raised: a tagged item leaving with nobody, a device down, the disk nearly full, the outbox backlog growing',
+  },
+  'alert.resolved': {
+    pattern: 'alerts/resolved',
+    direction: 'store → cloud',
+    qos: 1,
+    retained: false,
+    via: 'outbox',
+    schema: AlertResolvedPayload,
+    description: 'an alert whose fault went away (the device is back, space was freed), once',
+  },
+  'summary.footfall': {
+    pattern: 'summaries/footfall',
+    direction: 'store → cloud',
+    qos: 1,
+    retained: false,
+    via: 'outbox',
+    schema: FootfallSummaryPayload,
+    description: 'footfall of a closed local hour: gate passes, visits, visit lengths, peak occupancy, receipts; again with the next `revision` when the hour changes later',
+  },
+  'summary.dwell': {
+    pattern: 'summaries/dwell',
+    direction: 'store → cloud',
+    qos: 1,
+    retained: false,
+    via: 'outbox',
+    schema: DwellSummaryPayload,
+    description: 'dwell per zone of a closed local hour (visits, seconds, median, picks, lingering)',
+  },
+  'summary.heatmap': {
+    pattern: 'summaries/heatmap',
+    direction: 'store → cloud',
+    qos: 1,
+    retained: false,
+    via: 'outbox',
+    schema: HeatmapSummaryPayload,
+    description: 'shopper-seconds per floor cell of a closed local hour (sparse grid)',
+  },
+  'summary.exposures': {
+    pattern: 'summaries/exposures',
+    direction: 'store → cloud',
+    qos: 1,
+    retained: false,
+    via: 'outbox',
+    schema: ExposureSummaryPayload,
+    description: 'shelf-screen cards shown per screen and trigger in a closed local hour, and the picks attributed to them',
   },
   'command.request': {
     pattern: 'request/{command}',
@@ -120,7 +167,7 @@ export const TOPICS = {
     retained: false,
     via: 'direct',
     schema: CommandRequestPayload,
-    description: 'a command for the store (`ping`, `health`); answered on `response/{command}` with the same `transaction` (and on an MQTT 5 response topic with its correlation data when one is given)',
+    description: 'a command for the store (see Commands below); answered on `response/{command}` with the same `transaction` (and on an MQTT 5 response topic with its correlation data when one is given)',
   },
   'command.response': {
     pattern: 'response/{command}',
@@ -159,9 +206,15 @@ export function topicsMarkdown(): string {
   for (const spec of Object.values(TOPICS) as TopicSpec[]) {
     lines.push(`| \`${spec.pattern}\` | ${spec.direction} | ${spec.qos} | ${spec.retained ? 'yes' : 'no'} | ${spec.via} | ${spec.description} |`);
   }
+  lines.push('', '## Commands', '', 'Sent on `request/<command>` as `{"v":1,"transaction":"…","args":{…}}`.', '', '| command | what |', '|---|---|');
+  for (const [name, spec] of Object.entries(COMMANDS) as [string, CommandSpec][]) lines.push(`| \`${name}\` | ${spec.description} |`);
   lines.push('', '## Payloads', '');
   for (const [key, spec] of Object.entries(TOPICS) as [string, TopicSpec][]) {
     lines.push(`### \`${spec.pattern}\` (${key})`, '', '```json', JSON.stringify(spec.schema, null, 2), '```', '');
+  }
+  lines.push('## Command arguments', '');
+  for (const [name, spec] of Object.entries(COMMANDS) as [string, CommandSpec][]) {
+    lines.push(`### \`${name}\``, '', '```json', JSON.stringify(spec.args, null, 2), '```', '');
   }
   return lines.join('\n');
 }

@@ -7,9 +7,11 @@
  *   rfid/      tags on shelves and through the exit gate, billing outcomes
  *   vision/    motion gate, people detection (onnxruntime worker), tracking, floor coordinates;
  *              products/ recognition: the project's embedder, the gallery, the recogniser
+ *   alerts/    operational alerts: a device down, the disk nearly full
  *   analytics/ zones, dwell, lingering, heatmaps and footfall from the shoppers on the floor
  *   checkout/  shopper sessions, who took what (association and fusion), cart ledger, receipts, review queue
- *   ../../sync/ the MQTT topic contract and the outbox publisher (cloud sync)
+ *   ../../sync/ cloud sync: the MQTT topic and command contract, the outbox publisher, hourly
+ *              summaries, the commands' handlers, the embedded broker
  *   db/        SQLite connection, migrations, repositories, retention
  *   admin/     the fastify admin app (/healthz, later the staff pages)
  *   config/    loading the store configuration (schema in ../../device-config)
@@ -42,6 +44,9 @@ import { AnalyticsService } from './analytics/analytics-service.js';
 import { CheckoutService } from './checkout/checkout-service.js';
 import { OutboxPublisher } from '../../sync/outbox-publisher.js';
 import { EmbeddedBroker } from '../../sync/embedded-broker.js';
+import { HourlySummaries } from '../../sync/hourly-summaries.js';
+import { storeCommands, type ReloadConfig } from '../../sync/store-commands.js';
+import { AlertsService } from './alerts/alerts-service.js';
 import { ProductRecognitionService } from './vision/products/product-recognition-service.js';
 
 export interface AgentOptions {
@@ -61,6 +66,8 @@ export interface AgentOptions {
   shelfInput?: 'devices' | 'external';
   /** A simulated store: products without gallery vectors are recognised by their rendered packaging. */
   simulatedProducts?: boolean;
+  /** Reloads the configuration (the cloud's `reload-config`, `update-prices`, `update-planogram`); given by `edge-agent run`. */
+  reloadConfig?: ReloadConfig;
   /** Camera floor calibrations that replace the configured files (a recording carries its own). */
   cameraCalibrations?: ReadonlyMap<string, CameraCalibration>;
 }
@@ -118,6 +125,7 @@ export class Agent {
       ...(options.simulatedProducts ? { seedFromSimPackaging: true } : {}),
     });
     this.analytics = new AnalyticsService({ config, database: this.database, bus: this.bus, log: log.child({ module: 'analytics' }) });
+    const alerts = new AlertsService({ config, database: this.database, bus: this.bus, log: log.child({ module: 'alerts' }), clock: this.clock });
     this.checkout = new CheckoutService({ config, database: this.database, bus: this.bus, log: log.child({ module: 'checkout' }) });
     const gramsConsumers: ShelfGramsSink[] = [this.shelfReadings.sink, shelfMonitor.sink];
     this.gramsSink = (tick) => {
@@ -154,6 +162,7 @@ export class Agent {
       ? []
       : [
           ...(broker ? [broker] : []),
+          new HourlySummaries({ config, database: this.database, log: log.child({ module: 'summaries' }), clock: this.clock }),
           new OutboxPublisher({
             config,
             database: this.database,
@@ -162,11 +171,19 @@ export class Agent {
             secrets: options.secrets,
             version: options.version,
             clock: this.clock,
-            commands: { health: () => this.health() },
+            commands: storeCommands({
+              config,
+              database: this.database,
+              bus: this.bus,
+              clock: this.clock,
+              health: () => this.health(),
+              recognition: this.recognition,
+              ...(options.reloadConfig ? { reload: options.reloadConfig } : {}),
+            }),
             ...(broker ? { url: () => broker.url } : {}),
           }),
         ];
-    this.lifecycle = new Lifecycle([this.database, this.runRecorder, retention, calibration, shelfMonitor, rfidMonitor, vision, this.recognition, this.analytics, this.checkout, ...devices, ...sync, this.admin], this.log);
+    this.lifecycle = new Lifecycle([this.database, this.runRecorder, retention, calibration, shelfMonitor, rfidMonitor, vision, this.recognition, this.analytics, this.checkout, alerts, ...devices, ...sync, this.admin], this.log);
   }
 
   get config(): StoreConfig {

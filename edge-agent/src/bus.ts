@@ -4,6 +4,7 @@ import type { DeviceAvailability } from './devices/device-availability.js';
 import type { GateEvent } from './devices/gate/gate-event.js';
 import type { HealthStatus } from './lifecycle.js';
 import type { Alert } from './db/repositories/alerts.js';
+import type { ScreenContent } from './db/repositories/screen-content.js';
 import type { TagObservation, TagPassage } from './rfid/rfid-facts.js';
 import type { WeightEvent } from './shelf/weight-event.js';
 import type { CameraTracksUpdate } from './vision/camera-vision.js';
@@ -29,6 +30,10 @@ export interface BusEvents {
   'rfid.passage': TagPassage;
   /** A new alert for staff, after it is stored. */
   'alert.raised': Alert;
+  /** An alert whose fault went away, after it is stored. */
+  'alert.resolved': { id: number; kind: string; subject: string; at: number };
+  /** Content for a shelf screen set by the cloud (`null`: cleared), after it is stored. */
+  'screen.content': { screen: string; content: ScreenContent | null; expiresAt: number | null; at: number };
   /** One camera's people tracks after a frame (observations, not stored). */
   'vision.camera-tracks': CameraTracksUpdate;
   /** Shoppers on the store floor, merged over the cameras, after a camera's frame (observations, not stored). */

@@ -109,7 +109,9 @@ describe('cloud sync over MQTT', { timeout: 120_000 }, () => {
     await database.start();
     const outbox = new OutboxRepository(database.handle);
     const total = 3_000;
-    for (let n = 1; n <= total; n++) outbox.add('receipt.created', receipt(config.store.id, n), n);
+    // Written now: the agent's retention drops outbox rows older than receipts are kept.
+    const now = Date.now();
+    for (let n = 1; n <= total; n++) outbox.add('receipt.created', receipt(config.store.id, n), now + n);
     await database.stop();
 
     const received = await cloud(broker, [`retail/${config.store.id}/receipts/#`, `retail/${config.store.id}/agent/state`]);
@@ -212,7 +214,7 @@ describe('cloud sync over MQTT', { timeout: 120_000 }, () => {
     await waitUntil(async () => received.states.includes('online'), 30_000, 'the agent online on the embedded broker');
     const database = new StoreDatabase(join(dir, 'data'), silentLogger());
     await database.start();
-    new OutboxRepository(database.handle).add('receipt.created', receipt(config.store.id, 1), 1);
+    new OutboxRepository(database.handle).add('receipt.created', receipt(config.store.id, 1), Date.now());
     await database.stop();
     await waitUntil(async () => received.keys.length === 1, 30_000, 'the receipt through the embedded broker');
   });

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { EdgeError, ErrorCode } from '../errors.js';
 import { validateConfig, type ConfigIssue } from '../../../device-config/validate.js';
 import type { StoreConfig } from '../../../device-config/schema.js';
+import { applyCloudOverlay, type CloudOverlay } from './cloud-overlay.js';
 
 export interface LoadedConfig {
   file: string;
@@ -16,9 +17,10 @@ export interface LoadedConfig {
  * area whose message is one line fit for an operator; schema errors carry all issues in
  * `details.errors`.
  */
-export async function loadConfigFile(file: string): Promise<LoadedConfig> {
+export async function loadConfigFile(file: string, options: { overlay?: CloudOverlay } = {}): Promise<LoadedConfig> {
   const text = await readConfigText(file);
-  const raw = parseJson(file, text);
+  const parsed = parseJson(file, text);
+  const raw = options.overlay ? applyCloudOverlay(parsed, options.overlay) : parsed;
   const result = validateConfig(raw);
   if (!result.ok) {
     throw new EdgeError(

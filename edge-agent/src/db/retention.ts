@@ -41,6 +41,9 @@ export const RETENTION_RULES: readonly RetentionRule[] = [
   { dataClass: 'analytics', table: 'heatmap_hourly', timeColumn: 'hour_start' },
   { dataClass: 'analytics', table: 'dwell_hourly', timeColumn: 'hour_start' },
   { dataClass: 'analytics', table: 'footfall_hourly', timeColumn: 'hour_start' },
+  { dataClass: 'analytics', table: 'sync_summaries', timeColumn: 'hour_start' },
+  // Unsent messages never outlive the receipts they describe: the backlog alert fires long before.
+  { dataClass: 'receipts', table: 'outbox', timeColumn: 'created_at' },
 ];
 
 const DAY_MS = 86_400_000;

@@ -8,6 +8,7 @@ import { rfidAndAlerts } from './006-rfid-and-alerts.js';
 import { analytics } from './007-analytics.js';
 import { productGallery } from './008-product-gallery.js';
 import { checkout } from './009-checkout.js';
+import { syncState } from './010-sync-state.js';
 
 /** Every schema step, in order. Append only. */
-export const MIGRATIONS: readonly Migration[] = [agentRuns, configSnapshots, gateEvents, plateCalibrations, weightEvents, rfidAndAlerts, analytics, productGallery, checkout];
+export const MIGRATIONS: readonly Migration[] = [agentRuns, configSnapshots, gateEvents, plateCalibrations, weightEvents, rfidAndAlerts, analytics, productGallery, checkout, syncState];

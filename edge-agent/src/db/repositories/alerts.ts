@@ -15,7 +15,9 @@ export class AlertRepository {
   private readonly findOpen: Statement;
   private readonly insert: Statement;
   private readonly openList: Statement;
+  private readonly setState: Statement;
   private readonly outbox: OutboxRepository;
+  private readonly resolveTx: (kind: string, subject: string, detail: Record<string, unknown>, at: number) => number | undefined;
 
   /** With a store id, each new alert is also an `alert.raised` message in the outbox. */
   constructor(
@@ -27,6 +29,21 @@ export class AlertRepository {
     this.findOpen = db.prepare("SELECT id FROM alerts WHERE kind = ? AND subject = ? AND state != 'resolved'");
     this.insert = db.prepare('INSERT INTO alerts (kind, subject, detail, at, state, state_at) VALUES (?, ?, ?, ?, ?, ?)');
     this.openList = db.prepare("SELECT * FROM alerts WHERE state != 'resolved' ORDER BY id");
+    this.setState = db.prepare('UPDATE alerts SET state = ?, state_at = ? WHERE id = ?');
+    this.resolveTx = db.transaction((kind: string, subject: string, detail: Record<string, unknown>, at: number) => {
+      const existing = this.findOpen.get(kind, subject) as { id: number } | undefined;
+      if (!existing) return undefined;
+      this.setState.run('resolved', Math.round(at), existing.id);
+      if (this.storeId !== undefined) {
+        this.outbox.add('alert.resolved', { v: 1, idempotencyKey: `${this.storeId}:alert:${existing.id}:resolved`, storeId: this.storeId, alertId: existing.id, kind, subject, detail, at: new Date(Math.round(at)).toISOString() }, at);
+      }
+      return existing.id;
+    });
+  }
+
+  /** Resolves the open alert of this kind and subject (the fault went away); its id, or undefined when none was open. */
+  resolve(kind: string, subject: string, detail: Record<string, unknown>, at: number): number | undefined {
+    return this.resolveTx(kind, subject, detail, at);
   }
 
   /** Raises an alert unless one of the same kind and subject is still open; returns it, and whether it is new. */

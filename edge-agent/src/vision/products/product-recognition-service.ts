@@ -15,6 +15,7 @@ import { packagingReferences } from '../../sim/render/packaging-references.js';
 import { InferenceWorker } from '../inference/inference-worker.js';
 import { ProductGallery } from './product-gallery.js';
 import type { ProductCrop } from './product-model.js';
+import type { FramePixels } from '../detect/input-packer.js';
 import { ProductModel } from './product-model.js';
 import { ProductRecognizer, type Recognition, type RecognizeOptions } from './product-recognizer.js';
 
@@ -97,6 +98,21 @@ export class ProductRecognitionService implements Component {
       }
     }
     this.options.log.info({ model: model.identity, products: known.size, missing: this.missing.length, calibration: gallery?.calibration }, 'product recognition ready');
+  }
+
+  /** New reference photos of a product, embedded and in the gallery at once (the cloud's `add-gallery-images`). */
+  async addReferences(product: string, pictures: readonly { source: string; frame: FramePixels }[], by: string): Promise<{ added: number; galleryReferences: number; model: string }> {
+    const model = this.model;
+    if (!model) throw new Error(`product recognition is not running${this.problem ? `: ${this.problem}` : ' (recognition.model is not configured)'}`);
+    if (model.kind !== 'embedder') throw new Error(`${model.identity} is a classifier: its products are its labels, it has no gallery`);
+    const vectors = await model.infer(
+      pictures.map((p) => ({ frame: p.frame })),
+      16,
+    );
+    const repo = new ProductReferenceRepository(this.options.database.handle);
+    repo.addAll(pictures.map((p, i) => ({ product, source: p.source, embedding: vectors[i]! })), model.identity, by, Date.now());
+    this.reloadGallery();
+    return { added: pictures.length, galleryReferences: this.recognizer?.gallery?.size ?? 0, model: model.identity };
   }
 
   async recognize(crop: ProductCrop, options: RecognizeOptions = {}): Promise<Recognition> {

@@ -1,0 +1,124 @@
+/**
+ * Operational alerts for staff and the cloud: a device down for longer than a reconnect blip,
+ * and the disk of the database running out of space. Each is raised once while the fault lasts
+ * (an `alert.raised` message in the outbox, in the same transaction) and resolved when it ends.
+ */
+import type { StoreConfig } from '../../../device-config/schema.js';
+import type { EventBus } from '../bus.js';
+import type { StoreDatabase } from '../db/database.js';
+import { AlertRepository } from '../db/repositories/alerts.js';
+import { describeError } from '../errors.js';
+import type { Component, ComponentHealth } from '../lifecycle.js';
+import type { Logger } from '../log.js';
+import { DeviceDownWatch } from './device-down-watch.js';
+import { freeBytes } from './disk-space.js';
+
+const MB = 1024 * 1024;
+
+export interface AlertsServiceOptions {
+  config: StoreConfig;
+  database: StoreDatabase;
+  bus: EventBus;
+  log: Logger;
+  clock?: () => number;
+}
+
+export class AlertsService implements Component {
+  readonly name = 'alerts';
+  readonly dependsOn = ['database'] as const;
+  private alerts: AlertRepository | undefined;
+  private watch: DeviceDownWatch | undefined;
+  private diskTimer: NodeJS.Timeout | undefined;
+  private disk: { free: number; total: number } | undefined;
+  private diskLow = false;
+  private checkedOnce = false;
+  private failures = 0;
+  private lastFailure: string | undefined;
+  private readonly clock: () => number;
+
+  constructor(private readonly options: AlertsServiceOptions) {
+    this.clock = options.clock ?? Date.now;
+  }
+
+  async start(): Promise<void> {
+    const { config, bus } = this.options;
+    this.alerts = new AlertRepository(this.options.database.handle, config.store.id);
+    this.watch = new DeviceDownWatch(config.alerts.deviceDownSeconds * 1000, {
+      down: (a, since) => this.raise('device-down', a.device, { kind: a.kind, reason: a.reason ?? null, offlineSince: new Date(since).toISOString() }),
+      back: (a) => this.resolve('device-down', a.device, { kind: a.kind }),
+    });
+    bus.on('device.availability', this.name, (a) => this.watch?.observe(a));
+    await this.checkDisk();
+    this.diskTimer = setInterval(() => void this.checkDisk(), config.alerts.diskCheckSeconds * 1000);
+    this.diskTimer.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.options.bus.removeAllOf(this.name);
+    this.watch?.stop();
+    clearInterval(this.diskTimer);
+    this.alerts = undefined;
+  }
+
+  health(): ComponentHealth {
+    const down = this.watch?.downDevices ?? [];
+    const problems = [...(down.length > 0 ? [`devices down: ${down.join(', ')}`] : []), ...(this.diskLow ? [`disk low: ${Math.round((this.disk?.free ?? 0) / MB)} MB free`] : [])];
+    return {
+      status: this.failures > 0 || problems.length > 0 ? 'degraded' : 'up',
+      ...(problems.length > 0 || this.lastFailure ? { detail: [...problems, ...(this.lastFailure ? [`alerts not stored: ${this.lastFailure}`] : [])].join('; ') } : {}),
+      devicesDown: down,
+      diskFreeMb: this.disk ? Math.round(this.disk.free / MB) : null,
+      open: this.alerts?.open().length ?? 0,
+      counters: { failures: this.failures },
+    };
+  }
+
+  /** Measures free space now; raises or resolves `disk-low`. */
+  async checkDisk(): Promise<void> {
+    const { config } = this.options;
+    try {
+      this.disk = await freeBytes(config.dataDir);
+    } catch (err) {
+      this.failures += 1;
+      this.lastFailure = `free space of ${config.dataDir}: ${describeError(err)}`;
+      return;
+    }
+    const low = this.disk.free < config.alerts.diskLowMb * MB;
+    const detail = { dataDir: config.dataDir, freeMb: Math.round(this.disk.free / MB), totalMb: Math.round(this.disk.total / MB), thresholdMb: config.alerts.diskLowMb };
+    if (low) this.raise('disk-low', config.store.id, detail);
+    // After a restart the open alert is in the database only: resolving looks there.
+    else if (this.diskLow || !this.checkedOnce) this.resolve('disk-low', config.store.id, detail);
+    this.checkedOnce = true;
+    if (low !== this.diskLow) this.options.log[low ? 'warn' : 'info'](detail, low ? 'disk space low' : 'disk space recovered');
+    this.diskLow = low;
+  }
+
+  private raise(kind: string, subject: string, detail: Record<string, unknown>): void {
+    if (!this.alerts) return;
+    try {
+      const raised = this.alerts.raise(kind, subject, detail, this.clock());
+      if (raised.created) {
+        this.options.log.warn({ kind, subject, ...detail }, 'alert raised');
+        this.options.bus.emit('alert.raised', raised.alert);
+      }
+    } catch (err) {
+      this.failures += 1;
+      this.lastFailure = describeError(err);
+    }
+  }
+
+  private resolve(kind: string, subject: string, detail: Record<string, unknown>): void {
+    if (!this.alerts) return;
+    try {
+      const at = this.clock();
+      const id = this.alerts.resolve(kind, subject, detail, at);
+      if (id !== undefined) {
+        this.options.log.info({ kind, subject }, 'alert resolved');
+        this.options.bus.emit('alert.resolved', { id, kind, subject, at });
+      }
+    } catch (err) {
+      this.failures += 1;
+      this.lastFailure = describeError(err);
+    }
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * Operational alerts on a real store database: a device offline past its grace period is down
+ * (one alert, resolved when it is back; a reconnect blip raises nothing), and a disk with less
+ * free space than the threshold is low. Each alert and its resolution is an outbox message.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { AlertsService } from '../../edge-agent/src/alerts/alerts-service.js';
+import { EventBus } from '../../edge-agent/src/bus.js';
+import { StoreDatabase } from '../../edge-agent/src/db/database.js';
+import { OutboxRepository } from '../../edge-agent/src/db/repositories/outbox.js';
+import { availability } from '../../edge-agent/src/devices/device-availability.js';
+import { silentLogger } from '../../edge-agent/src/log.js';
+import { bareConfig } from '../support/demo-config.js';
+import { useTempDirs } from '../support/temp-dir.js';
+
+const tempDir = useTempDirs();
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function openStore(alerts: Partial<ReturnType<typeof bareConfig>['alerts']>) {
+  const dir = tempDir();
+  const base = bareConfig(dir);
+  const config = { ...base, alerts: { ...base.alerts, ...alerts } };
+  const database = new StoreDatabase(dir, silentLogger());
+  await database.start();
+  cleanups.push(() => database.stop());
+  const bus = new EventBus(silentLogger());
+  const events: string[] = [];
+  bus.on('alert.raised', 'test', (a) => void events.push(`raised ${a.kind} ${a.subject}`));
+  bus.on('alert.resolved', 'test', (a) => void events.push(`resolved ${a.kind} ${a.subject}`));
+  const service = new AlertsService({ config, database, bus, log: silentLogger() });
+  const outbox = () => new OutboxRepository(database.handle).oldest(100).map((r) => `${r.topic} ${(r.payload as { kind: string; subject: string }).kind} ${(r.payload as { subject: string }).subject}`);
+  return { config, database, bus, events, service, outbox };
+}
+
+describe('store alerts', () => {
+  it('raises device-down after the grace period, once, and resolves it when the device is back; a blip raises nothing', async () => {
+    const s = await openStore({ deviceDownSeconds: 0.3, diskLowMb: 0 });
+    await s.service.start();
+    cleanups.push(() => s.service.stop());
+    // A blip: offline and back within the grace period.
+    s.bus.emit('device.availability', availability('cam-1', 'camera', false, 'stream ended', 1_000));
+    await sleep(100);
+    s.bus.emit('device.availability', availability('cam-1', 'camera', true, undefined, 1_100));
+    // A real outage, announced twice (a retry that failed again).
+    s.bus.emit('device.availability', availability('shelf-1.1', 'scale', false, 'no answer', 2_000));
+    await sleep(100);
+    s.bus.emit('device.availability', availability('shelf-1.1', 'scale', false, 'no answer', 2_100));
+    await sleep(500);
+    expect(s.events).toEqual(['raised device-down shelf-1.1']);
+    expect(s.service.health()).toMatchObject({ status: 'degraded', devicesDown: ['shelf-1.1'], detail: expect.stringMatching(/devices down: shelf-1.1/) });
+    s.bus.emit('device.availability', availability('shelf-1.1', 'scale', true, undefined, 9_000));
+    expect(s.events).toEqual(['raised device-down shelf-1.1', 'resolved device-down shelf-1.1']);
+    expect(s.service.health()).toMatchObject({ status: 'up', devicesDown: [] });
+    expect(s.outbox()).toEqual(['alert.raised device-down shelf-1.1', 'alert.resolved device-down shelf-1.1']);
+  });
+
+  it('raises disk-low when free space is under the threshold and resolves it when it is not', async () => {
+    // No disk has a petabyte free: the threshold is crossed on the real file system.
+    const low = await openStore({ diskLowMb: 1_000_000_000 });
+    await low.service.start();
+    expect(low.events).toEqual([`raised disk-low ${low.config.store.id}`]);
+    const health = low.service.health();
+    expect(health).toMatchObject({ status: 'degraded', detail: expect.stringMatching(/disk low: \d+ MB free/) });
+    expect(health['diskFreeMb']).toBeGreaterThan(0);
+    await low.service.checkDisk();
+    expect(low.events).toHaveLength(1);
+    await low.service.stop();
+    // The same store with a threshold the disk satisfies: the open alert is resolved.
+    const raisedRows = low.outbox();
+    const ok = new AlertsService({ config: { ...low.config, alerts: { ...low.config.alerts, diskLowMb: 1 } }, database: low.database, bus: low.bus, log: silentLogger() });
+    await ok.start();
+    // A fresh service does not know the alert is open until it looks: it resolves what the database holds.
+    expect(low.events).toEqual([`raised disk-low ${low.config.store.id}`, `resolved disk-low ${low.config.store.id}`]);
+    await ok.stop();
+    expect(raisedRows).toEqual([`alert.raised disk-low ${low.config.store.id}`]);
+    expect(low.outbox()).toEqual([`alert.raised disk-low ${low.config.store.id}`, `alert.resolved disk-low ${low.config.store.id}`]);
+  });
+});
