@@ -193,6 +193,22 @@ export function crossReferenceIssues(data: unknown): CrossReferenceResult {
     asArr(screen?.['shelves']).forEach((ref, j) => shelfRef(ref, `/screens/${i}/shelves/${j}`));
   });
 
+  const screenIds = new Set(asArr(root['screens']).map((s) => asStr(asObj(s)?.['id'])).filter((id) => id !== undefined));
+  const signage = asObj(root['signage']);
+  uniqueIds(signage?.['rules'], '/signage/rules', 'rule', error);
+  asArr(signage?.['rules']).forEach((r, i) => {
+    const rule = asObj(r);
+    asArr(rule?.['screens']).forEach((id, j) => {
+      if (typeof id === 'string' && !screenIds.has(id)) error(`/signage/rules/${i}/screens/${j}`, `unknown screen "${id}"`);
+    });
+    asArr(rule?.['zones']).forEach((ref, j) => zoneRef(ref, `/signage/rules/${i}/zones/${j}`));
+  });
+  const productIds = new Set(asArr(asObj(root['planogram'])?.['products']).map((p) => asStr(asObj(p)?.['id'])).filter((id) => id !== undefined));
+  asArr(asObj(root['planogram'])?.['promotions']).forEach((p, i) => {
+    const product = asStr(asObj(p)?.['product']);
+    if (product !== undefined && !productIds.has(product)) error(`/planogram/promotions/${i}/product`, `unknown product "${product}"`);
+  });
+
   const heatmap = asObj(asObj(root['analytics'])?.['heatmap']);
   const cellM = asNum(heatmap?.['cellM']);
   if (cellM !== undefined && cellM > 0 && floorW !== undefined && floorD !== undefined) {

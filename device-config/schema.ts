@@ -51,6 +51,7 @@ export const StoreSection = Type.Object(
     name: Text('display name'),
     timezone: Type.String({ default: 'UTC', minLength: 1, description: 'IANA time zone for hourly buckets and quiet hours' }),
     currency: Type.String({ pattern: '^[A-Z]{3}$', default: 'EUR', description: 'ISO 4217 code of all prices' }),
+    locale: Type.String({ pattern: '^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$', default: 'en-GB', description: 'BCP 47 language tag: how shelf screens write prices and text' }),
     floor: Type.Object(
       {
         widthM: Type.Number({ exclusiveMinimum: 0, description: 'floor plan width (x) in metres' }),
@@ -187,9 +188,22 @@ export const Product = Type.Object(
   { additionalProperties: false },
 );
 
+const IsoTime = (description: string) => Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}(:\\d{2}(\\.\\d+)?)?(Z|[+-]\\d{2}:\\d{2})$', description });
+
+export const Promotion = Type.Object(
+  {
+    product: Id('product id'),
+    message: Type.Optional(Text('line on the card, e.g. "2 for €3"')),
+    from: Type.Optional(IsoTime('ISO 8601 start (absent: already running)')),
+    until: Type.Optional(IsoTime('ISO 8601 end (absent: until removed)')),
+  },
+  { additionalProperties: false },
+);
+
 export const Planogram = Type.Object(
   {
     products: Type.Array(Product, { default: [] }),
+    promotions: Type.Array(Promotion, { default: [], description: 'products shelf screens show when no shopper trigger is active (after content set by the cloud)' }),
   },
   { additionalProperties: false, default: {} },
 );
@@ -253,6 +267,62 @@ export const Screen = Type.Object(
     tokenEnv: Type.Optional(EnvName('environment variable holding the screen\'s access token')),
   },
   { additionalProperties: false },
+);
+
+const ClockTime = Type.String({ pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$', description: 'HH:MM on the store\'s wall clock' });
+
+export const QuietHours = Type.Object(
+  { from: ClockTime, to: ClockTime },
+  { additionalProperties: false, description: 'a daily span (wrapping midnight when `from` is later than `to`) with no triggered cards: screens show their idle content' },
+);
+
+export const SignageRule = Type.Object(
+  {
+    id: Id('rule id'),
+    on: Type.Enum(['lingering', 'hesitation', 'pick', 'group'], {
+      description: 'lingering: a shopper stands at the shelves without a pick; hesitation: a pick put back; pick: a product taken (show what goes with it); group: several shoppers arrive together',
+    }),
+    screens: Type.Optional(Type.Array(Id('screen id'), { minItems: 1, description: 'screens the rule drives (absent: every screen)' })),
+    zones: Type.Optional(Type.Array(ZoneRef('zone id'), { minItems: 1, description: "zones whose shoppers trigger it (absent: the screen's own zone; picks and put-backs: the screen's shelves too)" })),
+    cooldownSeconds: Type.Number({ minimum: 0, maximum: 86_400, default: 20, description: 'after this rule changed a screen, it does not change it again for this long' }),
+    shopperCooldownSeconds: Type.Number({ minimum: 0, maximum: 86_400, default: 300, description: 'the same shopper does not trigger the same screen again for this long' }),
+    quietHours: Type.Optional(Type.Array(QuietHours, { description: "replaces the section's quiet hours for this rule" })),
+    title: Type.Optional(Text('title over the cards')),
+  },
+  { additionalProperties: false },
+);
+
+const DEFAULT_SIGNAGE_RULES = [
+  { id: 'lingering', on: 'lingering', cooldownSeconds: 20, shopperCooldownSeconds: 300 },
+  { id: 'hesitation', on: 'hesitation', cooldownSeconds: 20, shopperCooldownSeconds: 300 },
+  { id: 'pick', on: 'pick', cooldownSeconds: 20, shopperCooldownSeconds: 120 },
+  { id: 'group', on: 'group', cooldownSeconds: 60, shopperCooldownSeconds: 600 },
+];
+
+export const SignageSection = Type.Object(
+  {
+    rules: Type.Array(SignageRule, { default: DEFAULT_SIGNAGE_RULES, description: 'what shopper behaviour changes which screen' }),
+    quietHours: Type.Array(QuietHours, { default: [] }),
+    maxChangesPerMinute: Type.Integer({ minimum: 1, maximum: 60, default: 4, description: 'a screen changes its cards at most this often (triggers beyond are dropped)' }),
+    showSeconds: Type.Number({ minimum: 1, maximum: 3600, default: 20, description: 'how long triggered cards stay before the idle content returns' }),
+    maxCards: Type.Integer({ minimum: 1, maximum: 6, default: 3 }),
+    attributionSeconds: Type.Number({ minimum: 1, maximum: 3600, default: 120, description: 'a pick of a shown product by a shopper in the screen\'s zone within this long is attributed to the card' }),
+    hesitationSeconds: Type.Number({ minimum: 1, maximum: 600, default: 30, description: 'a put-back this soon after the pick of the same product is hesitation' }),
+    groupSize: Type.Integer({ minimum: 2, maximum: 20, default: 2, description: 'shoppers arriving in a zone together that make a group' }),
+    groupWindowSeconds: Type.Number({ minimum: 1, maximum: 120, default: 8, description: '…within this many seconds of each other' }),
+    recommendations: Type.Object(
+      {
+        lookbackDays: Type.Number({ exclusiveMinimum: 0, maximum: 400, default: 30, description: 'receipts mined for co-purchases' }),
+        refreshMinutes: Type.Number({ minimum: 1, maximum: 1440, default: 60 }),
+        minSupport: Type.Number({ minimum: 0, maximum: 1, default: 0.005, description: 'share of baskets holding both products' }),
+        minConfidence: Type.Number({ minimum: 0, maximum: 1, default: 0.1, description: 'share of baskets with the first product that hold the second' }),
+        minLift: Type.Number({ minimum: 0, default: 1.2, description: 'confidence over the second product\'s own share: above 1 they go together more than chance' }),
+        minBaskets: Type.Integer({ minimum: 1, default: 20, description: 'fewer receipts than this: no rules yet, promotions and popular products instead' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+  },
+  { additionalProperties: false, default: {} },
 );
 
 export const MqttSection = Type.Object(
@@ -425,6 +495,7 @@ export const StoreConfigSchema = Type.Object(
     gates: Type.Array(Gate, { default: [] }),
     zones: Type.Array(Zone, { default: [] }),
     screens: Type.Array(Screen, { default: [] }),
+    signage: SignageSection,
     analytics: AnalyticsSection,
     recognition: Type.Optional(RecognitionSection),
     checkout: CheckoutSection,
@@ -452,4 +523,8 @@ export type CheckoutConfig = Type.Static<typeof CheckoutSection>;
 export type MqttConfig = Type.Static<typeof MqttSection>;
 export type RetentionConfig = Type.Static<typeof RetentionSection>;
 export type AlertsConfig = Type.Static<typeof AlertsSection>;
+export type SignageConfig = Type.Static<typeof SignageSection>;
+export type SignageRuleConfig = Type.Static<typeof SignageRule>;
+export type PromotionConfig = Type.Static<typeof Promotion>;
+export type QuietHoursConfig = Type.Static<typeof QuietHours>;
 export type DataClass = Exclude<keyof RetentionConfig, 'intervalMinutes'> extends `${infer C}Days` ? C : never;

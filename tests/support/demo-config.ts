@@ -26,7 +26,7 @@ export function bareConfig(dataDir: string): StoreConfig {
     gondolas: [],
     gates: [],
     rfid: { ...config.rfid, readers: [] },
-    planogram: { products: [] },
+    planogram: { products: [], promotions: [] },
     screens: [],
     // A nearly full disk on the test machine must not add alerts to the traffic tests count.
     alerts: { ...config.alerts, diskLowMb: 0 },

@@ -42,6 +42,8 @@ export const RETENTION_RULES: readonly RetentionRule[] = [
   { dataClass: 'analytics', table: 'dwell_hourly', timeColumn: 'hour_start' },
   { dataClass: 'analytics', table: 'footfall_hourly', timeColumn: 'hour_start' },
   { dataClass: 'analytics', table: 'sync_summaries', timeColumn: 'hour_start' },
+  { dataClass: 'analytics', table: 'screen_attributions', timeColumn: 'picked_at' },
+  { dataClass: 'analytics', table: 'screen_exposures', timeColumn: 'shown_at' },
   // Unsent messages never outlive the receipts they describe: the backlog alert fires long before.
   { dataClass: 'receipts', table: 'outbox', timeColumn: 'created_at' },
 ];

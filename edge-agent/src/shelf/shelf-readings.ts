@@ -13,6 +13,7 @@ export interface PlateReading {
  */
 export class ShelfReadings {
   private readonly index = new Map<string, { offset: number; plates: string[] }>();
+  private readonly plateOffset = new Map<string, number>();
   private readonly grams: Float64Array;
   private readonly at: Float64Array;
 
@@ -20,6 +21,7 @@ export class ShelfReadings {
     let offset = 0;
     for (const shelf of layout.shelves.values()) {
       this.index.set(shelf.key, { offset, plates: shelf.plates.map((p) => p.key) });
+      shelf.plates.forEach((p, i) => this.plateOffset.set(p.key, offset + i));
       offset += shelf.plates.length;
     }
     this.grams = new Float64Array(offset).fill(NaN);
@@ -37,6 +39,14 @@ export class ShelfReadings {
       this.at[entry.offset + i] = tick.at;
     }
   };
+
+  /** The latest calibrated grams on a plate, null before its first reading. */
+  gramsOn(plate: string): number | null {
+    const offset = this.plateOffset.get(plate);
+    if (offset === undefined) return null;
+    const g = this.grams[offset]!;
+    return Number.isNaN(g) ? null : g;
+  }
 
   snapshot(): PlateReading[] {
     const out: PlateReading[] = [];

@@ -9,6 +9,7 @@ import { analytics } from './007-analytics.js';
 import { productGallery } from './008-product-gallery.js';
 import { checkout } from './009-checkout.js';
 import { syncState } from './010-sync-state.js';
+import { signage } from './011-signage.js';
 
 /** Every schema step, in order. Append only. */
-export const MIGRATIONS: readonly Migration[] = [agentRuns, configSnapshots, gateEvents, plateCalibrations, weightEvents, rfidAndAlerts, analytics, productGallery, checkout, syncState];
+export const MIGRATIONS: readonly Migration[] = [agentRuns, configSnapshots, gateEvents, plateCalibrations, weightEvents, rfidAndAlerts, analytics, productGallery, checkout, syncState, signage];
