@@ -285,7 +285,7 @@ export const SignageRule = Type.Object(
     screens: Type.Optional(Type.Array(Id('screen id'), { minItems: 1, description: 'screens the rule drives (absent: every screen)' })),
     zones: Type.Optional(Type.Array(ZoneRef('zone id'), { minItems: 1, description: "zones whose shoppers trigger it (absent: the screen's own zone; picks and put-backs: the screen's shelves too)" })),
     cooldownSeconds: Type.Number({ minimum: 0, maximum: 86_400, default: 20, description: 'after this rule changed a screen, it does not change it again for this long' }),
-    shopperCooldownSeconds: Type.Number({ minimum: 0, maximum: 86_400, default: 300, description: 'the same shopper does not trigger the same screen again for this long' }),
+    shopperCooldownSeconds: Type.Number({ minimum: 0, maximum: 86_400, default: 300, description: 'the same shopper does not trigger this rule on the same screen again for this long' }),
     quietHours: Type.Optional(Type.Array(QuietHours, { description: "replaces the section's quiet hours for this rule" })),
     title: Type.Optional(Text('title over the cards')),
   },

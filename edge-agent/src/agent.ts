@@ -9,6 +9,7 @@
  *              products/ recognition: the project's embedder, the gallery, the recogniser
  *   alerts/    operational alerts: a device down, the disk nearly full
  *   analytics/ zones, dwell, lingering, heatmaps and footfall from the shoppers on the floor
+ *   signage/   shelf screens: behaviour triggers, "you may like" cards, exposures, the screen pages (SSE)
  *   checkout/  shopper sessions, who took what (association and fusion), cart ledger, receipts, review queue
  *   ../../sync/ cloud sync: the MQTT topic and command contract, the outbox publisher, hourly
  *              summaries, the commands' handlers, the embedded broker
@@ -47,6 +48,9 @@ import { EmbeddedBroker } from '../../sync/embedded-broker.js';
 import { HourlySummaries } from '../../sync/hourly-summaries.js';
 import { storeCommands, type ReloadConfig } from '../../sync/store-commands.js';
 import { AlertsService } from './alerts/alerts-service.js';
+import { SignageService } from './signage/signage-service.js';
+import { PlateStockView } from './signage/shelf-stock-view.js';
+import { screenRoutes } from './signage/screen-routes.js';
 import { ProductRecognitionService } from './vision/products/product-recognition-service.js';
 
 export interface AgentOptions {
@@ -91,6 +95,8 @@ export class Agent {
   readonly problems: DeviceProblem[] = [];
   readonly analytics: AnalyticsService;
   readonly checkout: CheckoutService;
+  /** Shelf screens: triggers, cards, exposures; its SSE channels serve `/screens/<id>`. */
+  readonly signage: SignageService;
   /** Product recognition for checkout fusion: `recognize(crop, { candidates })`. */
   readonly recognition: ProductRecognitionService;
   private readonly log: Logger;
@@ -149,11 +155,22 @@ export class Agent {
         this.log.warn({ device }, message);
       },
     });
+    this.signage = new SignageService({
+      config,
+      database: this.database,
+      bus: this.bus,
+      log: log.child({ module: 'signage' }),
+      clock: this.clock,
+      stock: new PlateStockView(config.planogram.products, (plate) => this.shelfReadings.gramsOn(plate)),
+      tokens: options.secrets.screenTokens,
+    });
+    const signage = this.signage;
     this.admin = new AdminServer({
       host: config.admin.host,
       port: config.admin.port,
       log: log.child({ module: 'admin' }),
       health: () => this.health(),
+      plugins: [async (app) => app.register(screenRoutes, { signage, storeName: config.store.name, lang: config.store.locale, products: config.planogram.products })],
     });
     // Cloud sync: to the configured broker, else to an embedded one on loopback (never in a
     // replay: a recording is not the store).
@@ -162,7 +179,13 @@ export class Agent {
       ? []
       : [
           ...(broker ? [broker] : []),
-          new HourlySummaries({ config, database: this.database, log: log.child({ module: 'summaries' }), clock: this.clock }),
+          new HourlySummaries({
+            config,
+            database: this.database,
+            log: log.child({ module: 'summaries' }),
+            clock: this.clock,
+            ...(config.screens.length > 0 ? { exposures: (from: number, to: number) => signage.hour(from, to) } : {}),
+          }),
           new OutboxPublisher({
             config,
             database: this.database,
@@ -183,7 +206,7 @@ export class Agent {
             ...(broker ? { url: () => broker.url } : {}),
           }),
         ];
-    this.lifecycle = new Lifecycle([this.database, this.runRecorder, retention, calibration, shelfMonitor, rfidMonitor, vision, this.recognition, this.analytics, this.checkout, alerts, ...devices, ...sync, this.admin], this.log);
+    this.lifecycle = new Lifecycle([this.database, this.runRecorder, retention, calibration, shelfMonitor, rfidMonitor, vision, this.recognition, this.analytics, this.checkout, alerts, this.signage, ...devices, ...sync, this.admin], this.log);
   }
 
   get config(): StoreConfig {

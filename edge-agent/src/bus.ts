@@ -5,6 +5,7 @@ import type { GateEvent } from './devices/gate/gate-event.js';
 import type { HealthStatus } from './lifecycle.js';
 import type { Alert } from './db/repositories/alerts.js';
 import type { ScreenContent } from './db/repositories/screen-content.js';
+import type { ScreenTrigger } from './db/repositories/screen-exposures.js';
 import type { TagObservation, TagPassage } from './rfid/rfid-facts.js';
 import type { WeightEvent } from './shelf/weight-event.js';
 import type { CameraTracksUpdate } from './vision/camera-vision.js';
@@ -50,6 +51,10 @@ export interface BusEvents {
   'analytics.store-visit': StoreVisit & { id: number };
   /** A shopper track turned out to be staff: its analytics are withdrawn. */
   'analytics.staff': { shopper: string; reason: StaffReason; at: number };
+  /** A shelf screen changed its cards, after the exposure is stored. */
+  'signage.card': { screen: string; exposureId: number; trigger: ScreenTrigger; rule: string | null; shopper: string | null; products: string[]; at: number };
+  /** A pick of a product a screen showed, by a shopper at the screen, after it is stored. */
+  'signage.attributed': { screen: string; exposureId: number; product: string; shopper: string; at: number };
   /** A receipt was written (with its outbox message), after commit. */
   'checkout.receipt': { receiptId: number; sessionId: number; token: string; total: number; lines: number; reviewLines: number; latencyMs: number; at: number };
 }

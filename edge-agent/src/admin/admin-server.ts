@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { EdgeError, ErrorCode, describeError } from '../errors.js';
 import type { Component } from '../lifecycle.js';
 import type { Logger } from '../log.js';
@@ -10,6 +10,7 @@ export interface AdminServerOptions {
   port: number;
   log: Logger;
   health: () => HealthReport;
+  plugins?: readonly FastifyPluginAsync[];
 }
 
 /** The admin app on a real socket; started last so it only answers once the agent is up. */
@@ -27,7 +28,7 @@ export class AdminServer implements Component {
   }
 
   async start(): Promise<void> {
-    const app = await buildAdminApp({ log: this.options.log, health: this.options.health });
+    const app = await buildAdminApp({ log: this.options.log, health: this.options.health, ...(this.options.plugins ? { plugins: this.options.plugins } : {}) });
     try {
       await app.listen({ host: this.options.host, port: this.options.port });
     } catch (err) {

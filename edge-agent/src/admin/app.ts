@@ -1,4 +1,4 @@
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import type { Logger } from '../log.js';
 import type { HealthReport } from './health-report.js';
 import { healthRoutes } from './health-routes.js';
@@ -6,6 +6,8 @@ import { healthRoutes } from './health-routes.js';
 export interface AdminAppOptions {
   log: Logger;
   health: () => HealthReport;
+  /** More routes, registered by the components that own them (the shelf screens' pages). */
+  plugins?: readonly FastifyPluginAsync[];
 }
 
 /**
@@ -32,5 +34,6 @@ export async function buildAdminApp(options: AdminAppOptions): Promise<FastifyIn
   app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: `no route ${request.method} ${request.url}`, statusCode: 404 }));
 
   await app.register(healthRoutes, { health: options.health });
+  for (const plugin of options.plugins ?? []) await app.register(plugin);
   return app;
 }

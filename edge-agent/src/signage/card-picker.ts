@@ -39,10 +39,9 @@ export class CardPicker {
     this.products = new Map(config.planogram.products.map((p) => [p.id, p]));
     for (const screen of config.screens) {
       const shelves = new Set(screen.shelves);
-      this.onShelves.set(
-        screen.id,
-        config.planogram.products.filter((p) => p.plates.some((plate) => shelves.has(plate.split('.').slice(0, 2).join('.')))).map((p) => p.id),
-      );
+      const near = config.planogram.products.filter((p) => p.plates.some((plate) => shelves.has(plate.split('.').slice(0, 2).join('.')))).map((p) => p.id);
+      // A screen at no shelf (a promotion table, the entrance) speaks for the whole store.
+      this.onShelves.set(screen.id, near.length > 0 ? near : config.planogram.products.map((p) => p.id));
     }
   }
 

@@ -1,6 +1,6 @@
 /**
  * Whether a shopper trigger may change a screen now: not in quiet hours, not within the rule's
- * cooldown on that screen, not for a shopper who triggered that screen recently, and not more
+ * cooldown on that screen, not for a shopper who triggered that rule there recently, and not more
  * often than the screen's changes-per-minute budget. A shop floor full of people must not turn a
  * screen into a strobe.
  */
@@ -29,7 +29,7 @@ export class TriggerGate {
     const ruleKey = `${screen}\u0000${rule.id}`;
     const last = this.lastByRule.get(ruleKey);
     if (last !== undefined && at - last < rule.cooldownSeconds * 1000) return 'cooldown';
-    const shopperKey = shopper === null ? undefined : `${screen}\u0000${shopper}`;
+    const shopperKey = shopper === null ? undefined : `${ruleKey}\u0000${shopper}`;
     const lastShopper = shopperKey === undefined ? undefined : this.lastByShopper.get(shopperKey);
     if (lastShopper !== undefined && at - lastShopper < rule.shopperCooldownSeconds * 1000) return 'shopper-cooldown';
     let recent = this.changes.get(screen);
