@@ -11,6 +11,7 @@ import { replayCommand, type ReplayCliOptions } from './cli/replay.js';
 import { bench } from './cli/bench.js';
 import { analyticsHeatmapCommand, analyticsReportCommand, markStaffCommand, type AnalyticsRangeOptions, type HeatmapCliOptions, type MarkStaffOptions } from './cli/analytics.js';
 import { syncTail, type SyncTailOptions } from './cli/sync.js';
+import { screensReport, screensUrls, type ScreensOptions } from './cli/screens.js';
 import { receiptsCommand, reviewDecideCommand, reviewListCommand, type CheckoutCliOptions, type ReceiptsOptions, type ReviewDecideOptions } from './cli/checkout.js';
 import { galleryAdd, galleryList, galleryRemove, type GalleryAddOptions, type GalleryOptions } from './cli/gallery.js';
 import { evalAnalytics, evalReceipts, evalRecognition, evalRfid, evalShelf, type EvalAnalyticsOptions, type EvalReceiptsOptions, type EvalRecognitionOptions } from './cli/eval.js';
@@ -164,6 +165,22 @@ export function buildCli(io: CliIo, setExit: (code: number) => void): Command {
     .option('--from <iso>', 'sessions that ended from (default: 24 hours ago)')
     .option('--to <iso>', 'sessions that ended before (default: now)')
     .action(async (opts: ReceiptsOptions) => setExit(await receiptsCommand(opts, io, createRootLogger({ level: 'warn' }))));
+  const screens = program.command('screens').description('shelf screens');
+  screens
+    .command('urls')
+    .description("the address each screen's browser opens, with its token (JSON on the last line)")
+    .option('-c, --config <file>', 'store configuration', DEMO_CONFIG())
+    .option('--data-dir <dir>', "data directory of the store database (default: the configuration's)")
+    .option('--base-url <url>', 'the admin server as the screens reach it, e.g. http://10.0.0.5:8080')
+    .action(async (opts: ScreensOptions) => setExit(await screensUrls(opts, io, createRootLogger({ level: 'warn' }))));
+  screens
+    .command('report')
+    .description('cards shown and picks attributed per screen and hour, and the uplift of triggered cards over idle content (JSON on the last line)')
+    .option('-c, --config <file>', 'store configuration', DEMO_CONFIG())
+    .option('--data-dir <dir>', "data directory of the store database (default: the configuration's)")
+    .option('--from <iso>', 'from (default: 24 hours ago)')
+    .option('--to <iso>', 'before (default: now)')
+    .action(async (opts: ScreensOptions) => setExit(await screensReport(opts, io, createRootLogger({ level: 'warn' }))));
   const review = program.command('review').description('the staff review queue: receipt lines the agent was not sure enough to bill');
   review
     .command('list')

@@ -10,9 +10,9 @@ import { Agent } from '../../edge-agent/src/agent.js';
 import type { BusEvents } from '../../edge-agent/src/bus.js';
 import { silentLogger } from '../../edge-agent/src/log.js';
 import type { ScreenCardMessage } from '../../edge-agent/src/signage/screen-channels.js';
-import { demoConfig } from '../support/demo-config.js';
+import { demoConfig, writeJson } from '../support/demo-config.js';
 import { useTempDirs } from '../support/temp-dir.js';
-import { waitUntil } from '../support/cli.js';
+import { lastJsonLine, runCli, waitUntil } from '../support/cli.js';
 
 const tempDir = useTempDirs();
 const cleanups: (() => Promise<void>)[] = [];
@@ -136,5 +136,19 @@ describe('shelf screens in the agent', { timeout: 60_000 }, () => {
     const hour = agent.signage.hour(now - 3_600_000, now + 3_600_000)!;
     expect(hour.find((h) => h.screen === 'screen-1')).toMatchObject({ byTrigger: { idle: 1, lingering: 1, pick: 1, cloud: 1 }, attributedPicks: 1 });
     expect(hour.find((h) => h.screen === 'screen-3')!.byTrigger['group']).toBe(1);
+    stream.abort();
+    await agent.stop('test');
+
+    // Staff tools on the same database: the screens' addresses and the uplift report.
+    const file = writeJson(tempDir(), 'store.json', config);
+    const urls = await runCli(['screens', 'urls', '--config', file, '--base-url', 'http://10.0.0.5:8080']);
+    expect(urls.code).toBe(0);
+    expect(lastJsonLine(urls.stdout).screens[0]).toMatchObject({ screen: 'screen-1', url: `http://10.0.0.5:8080/screens/screen-1?token=${token}`, tokenFrom: 'store database' });
+    const report = await runCli(['screens', 'report', '--config', file, '--from', new Date(now - 3_600_000).toISOString(), '--to', new Date(now + 3_600_000).toISOString()]);
+    expect(report.code).toBe(0);
+    // One attributed pick on one triggered card of three (lingering, pick); none on idle content.
+    const screen1 = (lastJsonLine(report.stdout).uplift as { screen: string }[]).find((u) => u.screen === 'screen-1');
+    expect(screen1).toMatchObject({ triggered: { exposures: 2, attributed: 1 }, idle: { attributed: 0 }, uplift: null });
+    expect(report.stderr).toMatch(/screen-1: triggered 1 picks \/ 2 cards/);
   });
 });

@@ -8,7 +8,7 @@ import { userInfo } from 'node:os';
 import { ReviewError, ReviewQueue } from '../checkout/review-queue.js';
 import type { Logger } from '../log.js';
 import { withStoreDatabase } from './load-store.js';
-import { EXIT_BAD_INPUT, EXIT_OK, printResult, type CliIo } from './output.js';
+import { EXIT_BAD_INPUT, EXIT_OK, printResult, timeRange, type CliIo } from './output.js';
 
 export interface CheckoutCliOptions {
   config: string;
@@ -33,13 +33,9 @@ export interface ReviewDecideOptions extends CheckoutCliOptions {
 const money = (minor: number, currency: string) => `${(minor / 100).toFixed(2)} ${currency}`;
 
 export async function receiptsCommand(options: ReceiptsOptions, io: CliIo, log: Logger): Promise<number> {
-  const to = options.to ? Date.parse(options.to) : Date.now();
-  const from = options.from ? Date.parse(options.from) : to - 86_400_000;
-  if (!Number.isFinite(from) || !Number.isFinite(to) || from >= to) {
-    io.err('error: --from and --to take ISO date-times, --from before --to');
-    return EXIT_BAD_INPUT;
-  }
-  const result = await withStoreDatabase(options, io, log, async (config, database) => new ReviewQueue(database.handle, config).receipts.between(from, to));
+  const range = timeRange(options, io);
+  if (typeof range === 'number') return range;
+  const result = await withStoreDatabase(options, io, log, async (config, database) => new ReviewQueue(database.handle, config).receipts.between(range.from, range.to));
   if (typeof result === 'number') return result;
   for (const r of result) {
     io.err(`receipt ${r.id} (session ${r.sessionId}, ${new Date(r.closedAt).toISOString()}, ${r.status}, revision ${r.revision}): ${money(r.total, r.currency)}`);
