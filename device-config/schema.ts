@@ -68,6 +68,10 @@ export const AdminSection = Type.Object(
   {
     host: Type.String({ default: '127.0.0.1', minLength: 1, description: 'address the admin page listens on; 0.0.0.0 for tablets on the store network' }),
     port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080, description: 'admin HTTP port (0 picks a free port)' }),
+    secureCookies: Type.Boolean({ default: false, description: 'mark session cookies Secure: set when the page is reached over HTTPS (a TLS proxy in front of the box)' }),
+    sessionHours: Type.Number({ exclusiveMinimum: 0, maximum: 720, default: 12, description: 'a staff login lasts this long' }),
+    maxFailedLogins: Type.Integer({ minimum: 1, maximum: 100, default: 5, description: 'wrong passwords in a row before the account is locked' }),
+    lockMinutes: Type.Number({ exclusiveMinimum: 0, maximum: 1440, default: 15, description: 'how long a locked account stays locked' }),
   },
   { additionalProperties: false, default: {} },
 );

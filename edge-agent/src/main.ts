@@ -12,6 +12,7 @@ import { bench } from './cli/bench.js';
 import { analyticsHeatmapCommand, analyticsReportCommand, markStaffCommand, type AnalyticsRangeOptions, type HeatmapCliOptions, type MarkStaffOptions } from './cli/analytics.js';
 import { syncTail, type SyncTailOptions } from './cli/sync.js';
 import { screensReport, screensUrls, type ScreensOptions } from './cli/screens.js';
+import { userAdd, userList, userPassword, userSetDisabled, type UserOptions } from './cli/users.js';
 import { receiptsCommand, reviewDecideCommand, reviewListCommand, type CheckoutCliOptions, type ReceiptsOptions, type ReviewDecideOptions } from './cli/checkout.js';
 import { galleryAdd, galleryList, galleryRemove, type GalleryAddOptions, type GalleryOptions } from './cli/gallery.js';
 import { evalAnalytics, evalReceipts, evalRecognition, evalRfid, evalShelf, type EvalAnalyticsOptions, type EvalReceiptsOptions, type EvalRecognitionOptions } from './cli/eval.js';
@@ -165,6 +166,25 @@ export function buildCli(io: CliIo, setExit: (code: number) => void): Command {
     .option('--from <iso>', 'sessions that ended from (default: 24 hours ago)')
     .option('--to <iso>', 'sessions that ended before (default: now)')
     .action(async (opts: ReceiptsOptions) => setExit(await receiptsCommand(opts, io, createRootLogger({ level: 'warn' }))));
+  const user = program.command('user').description('admin page users (stop nothing: the agent may run)');
+  const userFlags = (c: Command) =>
+    c
+      .option('-c, --config <file>', 'store configuration', DEMO_CONFIG())
+      .option('--data-dir <dir>', "data directory of the store database (default: the configuration's)");
+  userFlags(user.command('add').description('add a user; the password is asked for (or read from standard input)').argument('<username>'))
+    .addOption(new Option('--role <role>', 'what the user may do').choices(['admin', 'staff', 'viewer']).default('staff'))
+    .option('--password-stdin', 'read the password from the first line of standard input')
+    .action(async (username: string, opts: Omit<UserOptions, 'username'>) => setExit(await userAdd({ ...opts, username }, io, createRootLogger({ level: 'warn' }))));
+  userFlags(user.command('passwd').description("set a user's password (ends their sessions)").argument('<username>'))
+    .option('--password-stdin', 'read the password from the first line of standard input')
+    .action(async (username: string, opts: Omit<UserOptions, 'username'>) => setExit(await userPassword({ ...opts, username }, io, createRootLogger({ level: 'warn' }))));
+  userFlags(user.command('disable').description('disable a user (ends their sessions)').argument('<username>')).action(async (username: string, opts: Omit<UserOptions, 'username'>) =>
+    setExit(await userSetDisabled({ ...opts, username }, true, io, createRootLogger({ level: 'warn' }))),
+  );
+  userFlags(user.command('enable').description('enable a user again (and unlock them)').argument('<username>')).action(async (username: string, opts: Omit<UserOptions, 'username'>) =>
+    setExit(await userSetDisabled({ ...opts, username }, false, io, createRootLogger({ level: 'warn' }))),
+  );
+  userFlags(user.command('list').description('every user with their role')).action(async (opts: Omit<UserOptions, 'username'>) => setExit(await userList(opts, io, createRootLogger({ level: 'warn' }))));
   const screens = program.command('screens').description('shelf screens');
   screens
     .command('urls')

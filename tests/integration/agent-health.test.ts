@@ -29,7 +29,7 @@ describe('agent lifecycle and /healthz', () => {
       previousRunStoppedCleanly: null,
       busListenerFailures: 0,
       components: {
-        database: { status: 'up', state: 'running', schema: 11 },
+        database: { status: 'up', state: 'running', schema: 12 },
         'agent-run': { status: 'up', state: 'running' },
         retention: { status: 'up', state: 'running' },
         calibration: { status: 'up', state: 'running' },
@@ -99,7 +99,7 @@ describe('agent lifecycle and /healthz', () => {
     const port = Number(new URL(a.adminUrl!).port);
     const bDir = tempDir();
     const b = new Agent({
-      config: { ...bareConfig(bDir), admin: { host: '127.0.0.1', port } },
+      config: { ...bareConfig(bDir), admin: { ...bareConfig(bDir).admin, host: '127.0.0.1', port } },
       secrets: { screenTokens: new Map() },
       log: silentLogger(),
       version: 'x',

@@ -14,7 +14,7 @@ export function demoRaw(): Record<string, any> {
 export function demoConfig(dataDir: string): StoreConfig {
   const result = validateConfig(demoRaw());
   if (!result.ok) throw new Error('demo-store.json is invalid: ' + JSON.stringify(result.errors));
-  return { ...result.config, dataDir, admin: { host: '127.0.0.1', port: 0 } };
+  return { ...result.config, dataDir, admin: { ...result.config.admin, host: '127.0.0.1', port: 0 } };
 }
 
 /** The demo store without any device: for tests of the agent's own machinery. */

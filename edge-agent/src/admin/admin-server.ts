@@ -3,6 +3,7 @@ import { EdgeError, ErrorCode, describeError } from '../errors.js';
 import type { Component } from '../lifecycle.js';
 import type { Logger } from '../log.js';
 import { buildAdminApp } from './app.js';
+import type { AdminAuthOptions } from './auth/admin-auth.js';
 import type { HealthReport } from './health-report.js';
 
 export interface AdminServerOptions {
@@ -10,6 +11,7 @@ export interface AdminServerOptions {
   port: number;
   log: Logger;
   health: () => HealthReport;
+  auth?: AdminAuthOptions;
   plugins?: readonly FastifyPluginAsync[];
 }
 
@@ -28,7 +30,8 @@ export class AdminServer implements Component {
   }
 
   async start(): Promise<void> {
-    const app = await buildAdminApp({ log: this.options.log, health: this.options.health, ...(this.options.plugins ? { plugins: this.options.plugins } : {}) });
+    const { log, health, auth, plugins } = this.options;
+    const app = await buildAdminApp({ log, health, ...(auth ? { auth } : {}), ...(plugins ? { plugins } : {}) });
     try {
       await app.listen({ host: this.options.host, port: this.options.port });
     } catch (err) {

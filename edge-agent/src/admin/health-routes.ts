@@ -9,7 +9,7 @@ export interface HealthRoutesOptions {
 export const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = async (app, options) => {
   app.get(
     '/healthz',
-    { schema: { response: { 200: HealthReportSchema, 503: HealthReportSchema } } },
+    { config: { public: true }, schema: { response: { 200: HealthReportSchema, 503: HealthReportSchema } } },
     async (_request, reply) => {
       const report = options.health();
       reply.header('cache-control', 'no-store');

@@ -165,7 +165,7 @@ async function run(
   if (existsSync(join(dataDir, DATABASE_FILE))) {
     throw new RecordingError(`${dataDir}: already holds a database; a replay starts from an empty data directory`);
   }
-  const config: StoreConfig = { ...recorded, dataDir, admin: { host: '127.0.0.1', port: options.port ?? 0 } };
+  const config: StoreConfig = { ...recorded, dataDir, admin: { ...recorded.admin, host: '127.0.0.1', port: options.port ?? 0 } };
   const clock = new VirtualClock(startedAt);
   const scheduler = new ReplayScheduler(clock, options.speed);
   const agent = new Agent({

@@ -7,6 +7,8 @@ import { timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type {} from '@fastify/helmet';
+import type {} from '../admin/auth/admin-auth.js';
 import Type from 'typebox';
 import type { ProductConfig } from '../../../device-config/schema.js';
 import { renderPackagingPng } from '../sim/render/packaging.js';
@@ -45,7 +47,7 @@ export const screenRoutes: FastifyPluginAsyncTypebox<ScreenRoutesOptions> = asyn
   };
   const refuse = (why: string) => ({ statusCode: why.startsWith('no screen') ? 404 : 401, error: why });
 
-  app.get('/screens/:id', { schema: { params: ScreenParams, querystring: TokenQuery } }, async (request, reply) => {
+  app.get('/screens/:id', { config: { public: true }, helmet: { contentSecurityPolicy: false }, schema: { params: ScreenParams, querystring: TokenQuery } }, async (request, reply) => {
     const { id } = request.params;
     const why = guard(id, request.query.token);
     if (why) return reply.code(refuse(why).statusCode).send(refuse(why));
@@ -56,7 +58,7 @@ export const screenRoutes: FastifyPluginAsyncTypebox<ScreenRoutesOptions> = asyn
     );
   });
 
-  app.get('/screens/:id/events', { schema: { params: ScreenParams, querystring: TokenQuery } }, async (request, reply) => {
+  app.get('/screens/:id/events', { config: { public: true }, schema: { params: ScreenParams, querystring: TokenQuery } }, async (request, reply) => {
     const { id } = request.params;
     const why = guard(id, request.query.token);
     if (why) return reply.code(refuse(why).statusCode).send(refuse(why));
@@ -66,7 +68,7 @@ export const screenRoutes: FastifyPluginAsyncTypebox<ScreenRoutesOptions> = asyn
 
   app.get(
     '/screens/:id/products/:product/image',
-    { schema: { params: Type.Object({ id: ScreenParams.properties.id, product: Type.String({ minLength: 1, maxLength: 64 }) }), querystring: TokenQuery } },
+    { config: { public: true }, schema: { params: Type.Object({ id: ScreenParams.properties.id, product: Type.String({ minLength: 1, maxLength: 64 }) }), querystring: TokenQuery } },
     async (request, reply) => {
       const { id, product } = request.params;
       const why = guard(id, request.query.token);

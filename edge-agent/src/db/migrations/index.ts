@@ -10,6 +10,7 @@ import { productGallery } from './008-product-gallery.js';
 import { checkout } from './009-checkout.js';
 import { syncState } from './010-sync-state.js';
 import { signage } from './011-signage.js';
+import { adminUsers } from './012-admin-users.js';
 
 /** Every schema step, in order. Append only. */
-export const MIGRATIONS: readonly Migration[] = [agentRuns, configSnapshots, gateEvents, plateCalibrations, weightEvents, rfidAndAlerts, analytics, productGallery, checkout, syncState, signage];
+export const MIGRATIONS: readonly Migration[] = [agentRuns, configSnapshots, gateEvents, plateCalibrations, weightEvents, rfidAndAlerts, analytics, productGallery, checkout, syncState, signage, adminUsers];
