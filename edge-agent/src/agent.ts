@@ -14,12 +14,13 @@
  *   ../../sync/ cloud sync: the MQTT topic and command contract, the outbox publisher, hourly
  *              summaries, the commands' handlers, the embedded broker
  *   db/        SQLite connection, migrations, repositories, retention
- *   admin/     the fastify admin app (/healthz, later the staff pages)
+ *   admin/     the fastify admin app: /healthz, sign-in and roles (auth/), the staff pages and their API (pages/)
  *   config/    loading the store configuration (schema in ../../device-config)
  *   recording/ recordings and replay; sim/ the store simulator
  */
 import type { StoreConfig } from '../../device-config/schema.js';
 import { AdminServer } from './admin/admin-server.js';
+import { adminPages } from './admin/admin-pages.js';
 import { overallStatus, type HealthReport } from './admin/health-report.js';
 import { AgentRunRecorder } from './agent-run-recorder.js';
 import { EventBus } from './bus.js';
@@ -171,7 +172,25 @@ export class Agent {
       log: log.child({ module: 'admin' }),
       health: () => this.health(),
       auth: { config, database: () => (this.database.isOpen ? this.database : undefined), clock: this.clock },
-      plugins: [async (app) => app.register(screenRoutes, { signage, storeName: config.store.name, lang: config.store.locale, products: config.planogram.products })],
+      plugins: [
+        async (app) => app.register(screenRoutes, { signage, storeName: config.store.name, lang: config.store.locale, products: config.planogram.products }),
+        adminPages({
+          config,
+          database: () => (this.database.isOpen ? this.database : undefined),
+          bus: this.bus,
+          clock: this.clock,
+          log: log.child({ module: 'admin' }),
+          health: () => this.health(),
+          layout: this.layout,
+          analytics: this.analytics,
+          checkout: this.checkout,
+          shelfReadings: this.shelfReadings,
+          calibration,
+          vision,
+          signage,
+          problems: this.problems,
+        }),
+      ],
     });
     // Cloud sync: to the configured broker, else to an embedded one on loopback (never in a
     // replay: a recording is not the store).
