@@ -21,6 +21,7 @@
 import type { StoreConfig } from '../../device-config/schema.js';
 import { AdminServer } from './admin/admin-server.js';
 import { adminPages } from './admin/admin-pages.js';
+import type { AdminContext } from './admin/admin-context.js';
 import { overallStatus, type HealthReport } from './admin/health-report.js';
 import { AgentRunRecorder } from './agent-run-recorder.js';
 import { EventBus } from './bus.js';
@@ -98,6 +99,8 @@ export class Agent {
   readonly checkout: CheckoutService;
   /** Shelf screens: triggers, cards, exposures; its SSE channels serve `/screens/<id>`. */
   readonly signage: SignageService;
+  /** What the staff pages read and act on (tests build the admin app on it). */
+  readonly adminContext: AdminContext;
   /** Product recognition for checkout fusion: `recognize(crop, { candidates })`. */
   readonly recognition: ProductRecognitionService;
   private readonly log: Logger;
@@ -166,6 +169,22 @@ export class Agent {
       tokens: options.secrets.screenTokens,
     });
     const signage = this.signage;
+    this.adminContext = {
+      config,
+      database: () => (this.database.isOpen ? this.database : undefined),
+      bus: this.bus,
+      clock: this.clock,
+      log: log.child({ module: 'admin' }),
+      health: () => this.health(),
+      layout: this.layout,
+      analytics: this.analytics,
+      checkout: this.checkout,
+      shelfReadings: this.shelfReadings,
+      calibration,
+      vision,
+      signage,
+      problems: this.problems,
+    };
     this.admin = new AdminServer({
       host: config.admin.host,
       port: config.admin.port,
@@ -174,22 +193,7 @@ export class Agent {
       auth: { config, database: () => (this.database.isOpen ? this.database : undefined), clock: this.clock },
       plugins: [
         async (app) => app.register(screenRoutes, { signage, storeName: config.store.name, lang: config.store.locale, products: config.planogram.products }),
-        adminPages({
-          config,
-          database: () => (this.database.isOpen ? this.database : undefined),
-          bus: this.bus,
-          clock: this.clock,
-          log: log.child({ module: 'admin' }),
-          health: () => this.health(),
-          layout: this.layout,
-          analytics: this.analytics,
-          checkout: this.checkout,
-          shelfReadings: this.shelfReadings,
-          calibration,
-          vision,
-          signage,
-          problems: this.problems,
-        }),
+        adminPages(this.adminContext),
       ],
     });
     // Cloud sync: to the configured broker, else to an embedded one on loopback (never in a

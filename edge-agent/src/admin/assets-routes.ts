@@ -4,7 +4,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { extname, join } from 'node:path';
+import { dirname, extname, join } from 'node:path';
 import type { FastifyPluginAsync } from 'fastify';
 import { packageRoot } from '../paths.js';
 import type {} from './auth/admin-auth.js';
@@ -20,7 +20,7 @@ export const assetsRoutes: FastifyPluginAsync = async (app) => {
     if (type) files.set(name, { type, body: readFileSync(join(ADMIN_ASSETS_DIR(), name)) });
   }
   const require = createRequire(import.meta.url);
-  files.set('vendor/chart.umd.js', { type: TYPES['.js']!, body: readFileSync(join(require.resolve('chart.js/package.json'), '..', 'dist', 'chart.umd.js')) });
+  files.set('vendor/chart.umd.js', { type: TYPES['.js']!, body: readFileSync(join(dirname(require.resolve('chart.js')), 'chart.umd.min.js')) });
 
   app.get('/assets/*', { config: { public: true } }, async (request, reply) => {
     const name = (request.params as { '*': string })['*'];
