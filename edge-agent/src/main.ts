@@ -310,7 +310,7 @@ export function buildCli(io: CliIo, setExit: (code: number) => void): Command {
   program
     .command('bench')
     .description('measure performance figures (markdown on stderr, JSON on the last line)')
-    .argument('[names...]', 'benchmarks to run: shelf, vision (default: all)')
+    .argument('[names...]', 'benchmarks to run: vision, shelf, recognition, analytics, sync, facts, checkout (default: all)')
     .option('--video <file>', 'vision: a recorded 640×360 video (default: PETS 2009 from ../shared, else a simulated store)')
     .option('--model <file...>', 'vision: detector models (default: the reference detectors in ../shared/models)')
     .option('--frames <n>', 'vision: frames through the pipeline per model', Number)

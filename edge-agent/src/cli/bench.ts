@@ -3,6 +3,8 @@ import { benchShelf } from '../bench/shelf-bench.js';
 import { benchAnalytics } from '../bench/analytics-bench.js';
 import { benchRecognition } from '../bench/recognition-bench.js';
 import { benchSync } from '../bench/sync-bench.js';
+import { benchFacts } from '../bench/facts-bench.js';
+import { benchCheckout } from '../bench/checkout-bench.js';
 import { benchVision, type VisionBenchOptions } from '../bench/vision-bench.js';
 import { EXIT_BAD_INPUT, EXIT_OK, printResult, type CliIo } from './output.js';
 
@@ -78,6 +80,33 @@ const BENCHES = {
           `sync: outbox → ${r.broker} QoS 1, ${rate(r.rows)} rows (${r.payloadBytes} B receipts, ${r.window} in flight)`,
           `${rate(r.outboxPerSecond)} rows/s vs bare mqtt.js loop ${rate(r.baselinePerSecond)} msg/s → ${r.ratio.toFixed(2)}× (target ≥ 0.8×)`,
           `outbox row write ${r.rowWriteMicros.ownTransaction} µs (own transaction), ${r.rowWriteMicros.batched} µs batched`,
+        ],
+      ],
+    };
+  },
+  facts: async () => {
+    const r = await benchFacts();
+    const rate = (v: number) => v.toLocaleString('en-US');
+    return {
+      result: r,
+      rows: [
+        [
+          `facts: SQLite writes, each in its own transaction (WAL, synchronous=NORMAL), ${rate(r.writes)} each`,
+          `weight events ${rate(r.weightEventsPerSecond)}/s, gate events ${rate(r.gateEventsPerSecond)}/s; bare insert of the same row ${rate(r.bareInsertsPerSecond)}/s`,
+          `repository ${r.ratio.toFixed(2)}× of the bare insert`,
+        ],
+      ],
+    };
+  },
+  checkout: async () => {
+    const r = await benchCheckout();
+    return {
+      result: r,
+      rows: [
+        [
+          `checkout: exit pass handled → receipt and its outbox row committed (time on the box), busy simulated store (${r.shoppers} shoppers, ${r.simulatedMinutes} min) replayed through the agent`,
+          r.receiptLatencyMs ? `p50 ${r.receiptLatencyMs.p50} ms, p95 ${r.receiptLatencyMs.p95} ms over ${r.receipts} receipts` : 'no receipts',
+          `billed units F1 ${r.billedUnitsF1.toFixed(3)}; replay ${r.replayWallSeconds} s`,
         ],
       ],
     };
