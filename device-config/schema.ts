@@ -467,6 +467,8 @@ export const AlertsSection = Type.Object(
     deviceDownSeconds: Type.Number({ minimum: 0, maximum: 86400, default: 120, description: 'a device offline this long raises a device-down alert (resolved when it is back)' }),
     diskLowMb: Type.Number({ minimum: 0, default: 1024, description: 'free space on the data directory\'s disk under this raises a disk-low alert' }),
     diskCheckSeconds: Type.Number({ minimum: 5, maximum: 3600, default: 60, description: 'how often free disk space is measured' }),
+    diskCriticalMb: Type.Number({ minimum: 0, default: 256, description: 'free space under this: retention runs at once, and the checkout stops opening new shopper sessions (scans at the gate are refused) until space is back, so no committed fact is ever lost to a full disk' }),
+    clockJumpSeconds: Type.Number({ exclusiveMinimum: 0, maximum: 3600, default: 2, description: 'the wall clock moving this much more or less than the monotonic clock between two checks is a clock jump (an alert)' }),
   },
   { additionalProperties: false, default: {} },
 );

@@ -135,7 +135,16 @@ export class Agent {
       ...(options.simulatedProducts ? { seedFromSimPackaging: true } : {}),
     });
     this.analytics = new AnalyticsService({ config, database: this.database, bus: this.bus, log: log.child({ module: 'analytics' }) });
-    const alerts = new AlertsService({ config, database: this.database, bus: this.bus, log: log.child({ module: 'alerts' }), clock: this.clock });
+    const alerts = new AlertsService({
+      config,
+      database: this.database,
+      bus: this.bus,
+      log: log.child({ module: 'alerts' }),
+      clock: this.clock,
+      freeSpace: () => retention.runOnce(),
+      diskCritical: (reason) => this.checkout.refuseNewSessions(reason),
+      watchClock: !options.replay,
+    });
     this.checkout = new CheckoutService({ config, database: this.database, bus: this.bus, log: log.child({ module: 'checkout' }) });
     const gramsConsumers: ShelfGramsSink[] = [this.shelfReadings.sink, shelfMonitor.sink];
     this.gramsSink = (tick) => {

@@ -10,7 +10,9 @@ import { StoreDatabase } from '../../edge-agent/src/db/database.js';
 import { OutboxRepository } from '../../edge-agent/src/db/repositories/outbox.js';
 import { availability } from '../../edge-agent/src/devices/device-availability.js';
 import { silentLogger } from '../../edge-agent/src/log.js';
-import { bareConfig } from '../support/demo-config.js';
+import { bareConfig, demoConfig } from '../support/demo-config.js';
+import { Agent } from '../../edge-agent/src/agent.js';
+import { AlertRepository } from '../../edge-agent/src/db/repositories/alerts.js';
 import { useTempDirs } from '../support/temp-dir.js';
 
 const tempDir = useTempDirs();
@@ -79,5 +81,69 @@ describe('store alerts', () => {
     await ok.stop();
     expect(raisedRows).toEqual([`alert.raised disk-low ${low.config.store.id}`]);
     expect(low.outbox()).toEqual([`alert.raised disk-low ${low.config.store.id}`, `alert.resolved disk-low ${low.config.store.id}`]);
+  });
+});
+
+describe('faults the store box meets', { timeout: 60_000 }, () => {
+  it('a critically full disk runs retention first, then refuses new sessions until space is back', async () => {
+    const s = await openStore({ diskLowMb: 0, diskCriticalMb: 1_000_000_000 });
+    const calls: string[] = [];
+    const service = new AlertsService({
+      config: s.config,
+      database: s.database,
+      bus: s.bus,
+      log: silentLogger(),
+      freeSpace: async () => void calls.push('retention'),
+      diskCritical: (reason) => void calls.push(reason === undefined ? 'accept' : 'refuse'),
+    });
+    await service.start();
+    expect(calls).toEqual(['retention', 'refuse']);
+    expect(s.events).toEqual([`raised disk-critical ${s.config.store.id}`]);
+    expect(service.health()).toMatchObject({ status: 'degraded', detail: expect.stringMatching(/no new shopper sessions/) });
+    await service.checkDisk();
+    expect(calls).toEqual(['retention', 'refuse']);
+    await service.stop();
+    // Space is back (the threshold is under what the disk has): sessions are accepted again.
+    const relieved = new AlertsService({ config: { ...s.config, alerts: { ...s.config.alerts, diskCriticalMb: 1 } }, database: s.database, bus: s.bus, log: silentLogger(), diskCritical: (r) => void calls.push(r === undefined ? 'accept' : 'refuse') });
+    await relieved.start();
+    await relieved.stop();
+    // A fresh service does not know it refused: the agent's checkout is told only on a change it saw.
+    expect(s.events.at(-1)).toBe(`raised disk-critical ${s.config.store.id}`);
+  });
+
+  it('the agent on a critically full disk refuses scans at the gate: no new session opens', async () => {
+    const base = demoConfig(tempDir());
+    const config = { ...base, cameras: [], rfid: { ...base.rfid, readers: [] }, alerts: { ...base.alerts, diskLowMb: 0, diskCriticalMb: 1_000_000_000 } };
+    const agent = new Agent({ config, secrets: { screenTokens: new Map() }, log: silentLogger(), version: 'x' });
+    await agent.start();
+    cleanups.push(async () => void (await agent.stop('test')));
+    const gate = config.gates.find((g) => g.kind !== 'exit')!.id;
+    agent.bus.emit('gate.event', { id: 1, gate, kind: 'scan', token: 'tok-late', at: Date.now() });
+    const checkout = agent.health().components['checkout'] as { acceptingSessions: boolean; counters: { refusedScans: number }; detail?: string };
+    expect(checkout.acceptingSessions).toBe(false);
+    expect(checkout.counters.refusedScans).toBe(1);
+    expect(checkout.detail).toMatch(/no new shopper sessions: \d+ MB free/);
+    expect(new AlertRepository(agent.database.handle).open().map((a) => a.kind)).toContain('disk-critical');
+  });
+
+  it('notices the wall clock jumping against the monotonic clock, both ways', async () => {
+    const s = await openStore({ diskLowMb: 0, clockJumpSeconds: 2 });
+    let wall = Date.UTC(2026, 11, 6, 10);
+    let mono = 1_000;
+    const service = new AlertsService({ config: s.config, database: s.database, bus: s.bus, log: silentLogger(), clock: () => wall, monotonic: () => mono, watchClock: true });
+    await service.start();
+    cleanups.push(() => service.stop());
+    const step = (wallMs: number, monoMs: number) => {
+      wall += wallMs;
+      mono += monoMs;
+      service.checkClock();
+    };
+    step(1_000, 1_000);
+    step(1_500, 1_000); // NTP slewing a little: not a jump
+    expect(s.events).toEqual([]);
+    step(3_600_000, 1_000); // an hour forward (a wrong RTC corrected)
+    step(-7_200_000, 1_000); // two hours back
+    expect(s.events).toEqual([`raised clock-jump ${s.config.store.id}@2026-12-06T11:00`, `raised clock-jump ${s.config.store.id}@2026-12-06T09:00`]);
+    expect(service.health()['counters']).toMatchObject({ clockJumps: 2 });
   });
 });

@@ -1,6 +1,7 @@
 /**
  * Operational alerts for staff and the cloud: a device down for longer than a reconnect blip,
- * and the disk of the database running out of space. Each is raised once while the fault lasts
+ * the disk of the database running out of space (critically: retention at once, then no new
+ * shopper sessions), and the wall clock jumping. Each is raised once while the fault lasts
  * (an `alert.raised` message in the outbox, in the same transaction) and resolved when it ends.
  */
 import type { StoreConfig } from '../../../device-config/schema.js';
@@ -12,6 +13,7 @@ import type { Component, ComponentHealth } from '../lifecycle.js';
 import type { Logger } from '../log.js';
 import { DeviceDownWatch } from './device-down-watch.js';
 import { freeBytes } from './disk-space.js';
+import { performance } from 'node:perf_hooks';
 
 const MB = 1024 * 1024;
 
@@ -21,6 +23,14 @@ export interface AlertsServiceOptions {
   bus: EventBus;
   log: Logger;
   clock?: () => number;
+  /** Frees space at once (the retention job) when the disk is critically full. */
+  freeSpace?: () => Promise<unknown>;
+  /** Told when the disk becomes critically full (a reason) and when it is not any more (undefined). */
+  diskCritical?: (reason: string | undefined) => void;
+  /** Watch the store clock for jumps against the monotonic clock (not in a replay: its clock runs fast). */
+  watchClock?: boolean;
+  /** Monotonic milliseconds (performance.now). */
+  monotonic?: () => number;
 }
 
 export class AlertsService implements Component {
@@ -31,6 +41,10 @@ export class AlertsService implements Component {
   private diskTimer: NodeJS.Timeout | undefined;
   private disk: { free: number; total: number } | undefined;
   private diskLow = false;
+  private diskCritical = false;
+  private clockTimer: NodeJS.Timeout | undefined;
+  private lastClock: { wall: number; mono: number } | undefined;
+  private clockJumps = 0;
   private checkedOnce = false;
   private failures = 0;
   private lastFailure: string | undefined;
@@ -51,25 +65,47 @@ export class AlertsService implements Component {
     await this.checkDisk();
     this.diskTimer = setInterval(() => void this.checkDisk(), config.alerts.diskCheckSeconds * 1000);
     this.diskTimer.unref();
+    if (this.options.watchClock) {
+      this.checkClock();
+      this.clockTimer = setInterval(() => this.checkClock(), 1_000);
+      this.clockTimer.unref();
+    }
+  }
+
+  /** Compares how far the store clock moved with how far the monotonic clock did since the last look. */
+  checkClock(): void {
+    const now = { wall: this.clock(), mono: this.options.monotonic ? this.options.monotonic() : performance.now() };
+    const last = this.lastClock;
+    this.lastClock = now;
+    if (!last) return;
+    const jump = now.wall - last.wall - (now.mono - last.mono);
+    if (Math.abs(jump) < this.options.config.alerts.clockJumpSeconds * 1000) return;
+    this.clockJumps += 1;
+    const at = new Date(now.wall).toISOString();
+    this.raise('clock-jump', `${this.options.config.store.id}@${at.slice(0, 16)}`, { jumpSeconds: Math.round(jump / 100) / 10, from: new Date(last.wall).toISOString(), to: at });
   }
 
   async stop(): Promise<void> {
     this.options.bus.removeAllOf(this.name);
     this.watch?.stop();
     clearInterval(this.diskTimer);
+    clearInterval(this.clockTimer);
     this.alerts = undefined;
   }
 
   health(): ComponentHealth {
     const down = this.watch?.downDevices ?? [];
-    const problems = [...(down.length > 0 ? [`devices down: ${down.join(', ')}`] : []), ...(this.diskLow ? [`disk low: ${Math.round((this.disk?.free ?? 0) / MB)} MB free`] : [])];
+    const problems = [
+      ...(down.length > 0 ? [`devices down: ${down.join(', ')}`] : []),
+      ...(this.diskCritical ? ['disk critically full: no new shopper sessions'] : this.diskLow ? [`disk low: ${Math.round((this.disk?.free ?? 0) / MB)} MB free`] : []),
+    ];
     return {
       status: this.failures > 0 || problems.length > 0 ? 'degraded' : 'up',
       ...(problems.length > 0 || this.lastFailure ? { detail: [...problems, ...(this.lastFailure ? [`alerts not stored: ${this.lastFailure}`] : [])].join('; ') } : {}),
       devicesDown: down,
       diskFreeMb: this.disk ? Math.round(this.disk.free / MB) : null,
       open: this.alerts?.open().length ?? 0,
-      counters: { failures: this.failures },
+      counters: { failures: this.failures, clockJumps: this.clockJumps },
     };
   }
 
@@ -83,6 +119,13 @@ export class AlertsService implements Component {
       this.lastFailure = `free space of ${config.dataDir}: ${describeError(err)}`;
       return;
     }
+    const critical = this.disk.free < config.alerts.diskCriticalMb * MB;
+    if (critical) await this.whenCritical();
+    else if (this.diskCritical) {
+      this.diskCritical = false;
+      this.options.diskCritical?.(undefined);
+      this.resolve('disk-critical', config.store.id, { freeMb: Math.round(this.disk.free / MB) });
+    }
     const low = this.disk.free < config.alerts.diskLowMb * MB;
     const detail = { dataDir: config.dataDir, freeMb: Math.round(this.disk.free / MB), totalMb: Math.round(this.disk.total / MB), thresholdMb: config.alerts.diskLowMb };
     if (low) this.raise('disk-low', config.store.id, detail);
@@ -91,6 +134,26 @@ export class AlertsService implements Component {
     this.checkedOnce = true;
     if (low !== this.diskLow) this.options.log[low ? 'warn' : 'info'](detail, low ? 'disk space low' : 'disk space recovered');
     this.diskLow = low;
+  }
+
+  /** Space first (retention now); if that was not enough, no new sessions until it is back. */
+  private async whenCritical(): Promise<void> {
+    const { config } = this.options;
+    if (!this.diskCritical && this.options.freeSpace) {
+      try {
+        await this.options.freeSpace();
+        this.disk = await freeBytes(config.dataDir);
+      } catch (err) {
+        this.failures += 1;
+        this.lastFailure = `freeing space: ${describeError(err)}`;
+      }
+      if (this.disk!.free >= config.alerts.diskCriticalMb * MB) return;
+    }
+    if (this.diskCritical) return;
+    this.diskCritical = true;
+    const reason = `${Math.round(this.disk!.free / MB)} MB free on the data disk (critical under ${config.alerts.diskCriticalMb} MB)`;
+    this.options.diskCritical?.(reason);
+    this.raise('disk-critical', config.store.id, { freeMb: Math.round(this.disk!.free / MB), thresholdMb: config.alerts.diskCriticalMb });
   }
 
   private raise(kind: string, subject: string, detail: Record<string, unknown>): void {

@@ -45,6 +45,8 @@ export interface CheckoutCounts {
   exitTagsConfirmed: number;
   exitTagsBilled: number;
   storeFailures: number;
+  /** Scans at a gate refused while new sessions are refused (the disk nearly full). */
+  refusedScans: number;
 }
 
 /** A weight event may still arrive for a session that ended this recently (it settled as they left). */
@@ -68,7 +70,9 @@ export class CheckoutService implements Component {
   private readonly tagsGone: TagObservation[] = [];
   private readonly latencies: number[] = [];
   private lastFailure: string | undefined;
-  readonly counts: CheckoutCounts = { weightEvents: 0, cartLines: 0, unattributed: 0, unknownItems: 0, lateEvents: 0, receipts: 0, reviewItems: 0, exitTagsConfirmed: 0, exitTagsBilled: 0, storeFailures: 0 };
+  /** Why new sessions are refused (the disk nearly full), or undefined while they are accepted. */
+  private refusing: string | undefined;
+  readonly counts: CheckoutCounts = { weightEvents: 0, cartLines: 0, unattributed: 0, unknownItems: 0, lateEvents: 0, receipts: 0, reviewItems: 0, exitTagsConfirmed: 0, exitTagsBilled: 0, storeFailures: 0, refusedScans: 0 };
 
   constructor(private readonly options: CheckoutServiceOptions) {
     this.layout = new StoreLayout(options.config);
@@ -94,7 +98,14 @@ export class CheckoutService implements Component {
       this.carts.set(s.id, liveCart(this.repos.ledger.lines(s.id)));
     }
     const { bus } = this.options;
-    bus.on('gate.event', this.name, (e) => this.guard(() => this.tracker!.gate(e)));
+    bus.on('gate.event', this.name, (e) => {
+      if (e.kind === 'scan' && this.refusing !== undefined) {
+        this.counts.refusedScans += 1;
+        this.options.log.warn({ gate: e.gate, reason: this.refusing }, 'a scan at the gate is refused: no new shopper sessions');
+        return;
+      }
+      this.guard(() => this.tracker!.gate(e));
+    });
     bus.on('vision.shoppers', this.name, (u) => this.guard(() => this.tracker!.shoppers({ ...u, tracks: u.tracks.filter((t) => t.sources.length > 0) })));
     bus.on('analytics.staff', this.name, (s) => this.tracker!.markStaff(s.shopper));
     bus.on('rfid.tag', this.name, (o) => {
@@ -110,11 +121,24 @@ export class CheckoutService implements Component {
     this.options.bus.removeAllOf(this.name);
   }
 
+  /**
+   * Stops (with a reason) or resumes opening new shopper sessions. Sessions already open carry on
+   * to their receipts: shoppers inside are billed, nobody new is let in on a token.
+   */
+  refuseNewSessions(reason: string | undefined): void {
+    if (reason === this.refusing) return;
+    this.refusing = reason;
+    if (reason) this.options.log.error({ reason }, 'checkout refuses new shopper sessions');
+    else this.options.log.info('checkout accepts new shopper sessions again');
+  }
+
   health(): ComponentHealth {
     const open = this.tracker?.open ?? [];
+    const problems = [...(this.lastFailure ? [`${this.counts.storeFailures} checkout facts failed: ${this.lastFailure}`] : []), ...(this.refusing ? [`no new shopper sessions: ${this.refusing}`] : [])];
     return {
-      status: this.counts.storeFailures > 0 ? 'degraded' : 'up',
-      ...(this.lastFailure ? { detail: `${this.counts.storeFailures} checkout facts failed: ${this.lastFailure}` } : {}),
+      status: this.counts.storeFailures > 0 || this.refusing ? 'degraded' : 'up',
+      ...(problems.length > 0 ? { detail: problems.join('; ') } : {}),
+      acceptingSessions: this.refusing === undefined,
       openSessions: open.length,
       shoppersInStore: open.reduce((s, x) => s + x.members.filter((m) => m.leftAt === null).length, 0),
       receiptLatencyMs: this.latencies.length > 0 ? { p50: round3(quantile(this.latencies, 0.5)), p95: round3(quantile(this.latencies, 0.95)) } : null,
