@@ -72,6 +72,8 @@ export interface AgentOptions {
   shelfInput?: 'devices' | 'external';
   /** A simulated store: products without gallery vectors are recognised by their rendered packaging. */
   simulatedProducts?: boolean;
+  /** Run cloud sync even in a replay (a crash test's replay publishes to a test broker). */
+  syncInReplay?: boolean;
   /** Reloads the configuration (the cloud's `reload-config`, `update-prices`, `update-planogram`); given by `edge-agent run`. */
   reloadConfig?: ReloadConfig;
   /** Camera floor calibrations that replace the configured files (a recording carries its own). */
@@ -208,7 +210,7 @@ export class Agent {
     // Cloud sync: to the configured broker, else to an embedded one on loopback (never in a
     // replay: a recording is not the store).
     const broker = !config.mqtt.url && !options.replay ? new EmbeddedBroker({ port: config.mqtt.embeddedPort, log: log.child({ module: 'broker' }) }) : undefined;
-    const sync = options.replay
+    const sync = options.replay && !options.syncInReplay
       ? []
       : [
           ...(broker ? [broker] : []),
@@ -240,6 +242,11 @@ export class Agent {
           }),
         ];
     this.lifecycle = new Lifecycle([this.database, this.runRecorder, retention, calibration, shelfMonitor, rfidMonitor, vision, this.recognition, this.analytics, this.checkout, alerts, this.signage, ...devices, ...sync, this.admin], this.log);
+  }
+
+  /** The store clock's time (a replay's recorded time). */
+  get now(): number {
+    return this.clock();
   }
 
   get config(): StoreConfig {

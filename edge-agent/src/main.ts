@@ -338,6 +338,12 @@ export function buildCli(io: CliIo, setExit: (code: number) => void): Command {
     .option('--format <format>', '"recording" or "autocheckout"', 'recording')
     .option('--catalog <file>', 'AutoCheckout product catalogue CSV')
     .option('--events', 'print every weight event as a JSON line before the summary')
+    .option('--truth-floor', "a simulated recording without video: the simulator's true floor positions (with detector-like noise and misses) stand in for the cameras")
+    .option('--floor-noise <m>', 'with --truth-floor: position noise (standard deviation, metres)', Number, 0.1)
+    .option('--floor-miss <share>', 'with --truth-floor: share of positions dropped as missed detections', Number, 0.05)
+    .option('--resume-from <ms>', 'store time (ms since the epoch) to resume an interrupted replay from, into its --data-dir', integer)
+    .option('--sync-url <url>', 'publish the outbox to this broker during the replay')
+    .option('--progress', 'print {"at": storeTime} on standard output four times a second')
     .action(async (dir: string, opts: ReplayCliOptions) =>
       setExit(await replayCommand(dir, opts, io, createRootLogger({ level: (process.env['LOG_LEVEL'] as 'info' | undefined) ?? 'warn' }))),
     );

@@ -77,6 +77,10 @@ export class TruthFloorSource implements ReplaySource {
     return this.steps[this.next]?.at;
   }
 
+  skip(): void {
+    this.next += 1;
+  }
+
   deliver(): void {
     const step = this.steps[this.next++];
     if (!step) return;

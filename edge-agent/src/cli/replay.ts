@@ -4,6 +4,10 @@ import type { Logger } from '../log.js';
 import { agentVersion } from '../paths.js';
 import { RecordingError } from '../recording/recording-reader.js';
 import { replay } from '../recording/replay-session.js';
+import { openRecording } from '../recording/recording-reader.js';
+import { readTruth } from '../recording/truth-file.js';
+import { TruthFloorSource } from '../checkout/truth-floor-source.js';
+import type { Agent } from '../agent.js';
 import { AutoCheckoutImportError } from '../recording/autocheckout-problem.js';
 import { EXIT_BAD_INPUT, EXIT_OK, printResult, type CliIo } from './output.js';
 
@@ -15,6 +19,12 @@ export interface ReplayCliOptions {
   catalog?: string;
   /** Print every weight event as a JSON line before the summary (always on for AutoCheckout exports). */
   events?: boolean;
+  truthFloor?: boolean;
+  floorNoise?: number;
+  floorMiss?: number;
+  resumeFrom?: number;
+  syncUrl?: string;
+  progress?: boolean;
 }
 
 /** `edge-agent replay DIR`: the full agent on a recording; a JSON summary on the last line. */
@@ -32,16 +42,35 @@ export async function replayCommand(dir: string, options: ReplayCliOptions, io: 
     io.err('error: --format autocheckout needs --catalog FILE (the product catalogue CSV)');
     return EXIT_BAD_INPUT;
   }
+  let floor: TruthFloorSource | undefined;
+  let agent: Agent | undefined;
+  if (options.truthFloor) {
+    const tracks = readTruth(openRecording(dir), 'tracks');
+    if (!tracks) {
+      io.err(`error: ${dir} has no true floor positions (truth/tracks.jsonl); --truth-floor needs a simulated recording`);
+      return EXIT_BAD_INPUT;
+    }
+    floor = new TruthFloorSource(tracks, { emit: (event, payload) => agent?.bus.emit(event, payload) }, { seed: 1, noiseM: options.floorNoise ?? 0.1, missRate: options.floorMiss ?? 0.05 });
+  }
+  let ticker: NodeJS.Timeout | undefined;
   try {
     const summary = await replay({
       dir,
       speed,
       log,
       version: agentVersion(),
+      onAgent: (a) => {
+        agent = a;
+        if (options.progress) ticker = setInterval(() => io.out(JSON.stringify({ at: Math.floor(a.now) })), 250);
+      },
+      ...(floor ? { sources: () => [floor] } : {}),
+      ...(options.resumeFrom !== undefined ? { resumeFrom: options.resumeFrom } : {}),
+      ...(options.syncUrl ? { syncUrl: options.syncUrl } : {}),
       ...(options.dataDir ? { dataDir: options.dataDir } : {}),
       ...(options.port !== undefined ? { port: options.port } : {}),
       ...(options.format === 'autocheckout' ? { autocheckoutCatalog: options.catalog! } : {}),
     });
+    clearInterval(ticker);
     for (const p of summary.problems) io.err(`warning: ${p}`);
     const { weightEvents, ...rest } = summary;
     if (options.events || options.format === 'autocheckout') for (const e of weightEvents) io.out(JSON.stringify(describeEvent(e)));
@@ -57,6 +86,7 @@ export async function replayCommand(dir: string, options: ReplayCliOptions, io: 
     printResult(io, { ok: true, ...rest, weightEvents: weightEvents.length });
     return EXIT_OK;
   } catch (err) {
+    clearInterval(ticker);
     if (err instanceof RecordingError || err instanceof AutoCheckoutImportError) {
       io.err(`error: ${err.message}`);
       printResult(io, { ok: false, error: err.message });

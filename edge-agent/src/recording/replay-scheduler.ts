@@ -9,6 +9,8 @@ export interface ReplaySource {
   peek(): number | undefined;
   /** Hands the next item to its consumer; resolves once the consumer has it. */
   deliver(): void | Promise<void>;
+  /** Drops the next item unseen (a replay resumed later in the recording); without it the item is delivered. */
+  skip?(): void;
 }
 
 export interface ReplayProgress {
@@ -42,7 +44,21 @@ export class ReplayScheduler {
     return { delivered: this.delivered, at: this.clock.now() };
   }
 
+  /**
+   * Runs from the clock's time; items before it (a replay resumed after a crash) are skipped, as
+   * a store's devices do not repeat what an agent missed while it was down.
+   */
   async run(signal?: AbortSignal): Promise<ReplayProgress> {
+    const from = this.clock.now();
+    for (const s of this.sources) {
+      for (let at = s.peek(); at !== undefined && at < from; at = s.peek()) {
+        if (s.skip) s.skip();
+        else {
+          const pending = s.deliver();
+          if (pending) await pending;
+        }
+      }
+    }
     const wallStart = performance.now();
     const storeStart = this.clock.now();
     let sinceYield = 0;

@@ -50,6 +50,14 @@ export interface ReplayOptions {
    * simulator's true floor positions standing in for the vision pipeline of a recording without video.
    */
   sources?: (agent: Agent, clock: StoreClock) => ReplaySource[];
+  /**
+   * Store time to resume from, into the data directory of an earlier, interrupted replay of the
+   * same recording: what came before it is skipped, as a store's devices do not repeat what an
+   * agent missed while it was down.
+   */
+  resumeFrom?: number;
+  /** Publish the outbox to this broker during the replay (a replay is normally not the store). */
+  syncUrl?: string;
 }
 
 export interface ReplaySummary {
@@ -162,11 +170,16 @@ async function run(
   },
 ): Promise<ReplaySummary> {
   const dataDir = resolve(options.dataDir ?? mkdtempSync(join(tmpdir(), 'edge-replay-')));
-  if (existsSync(join(dataDir, DATABASE_FILE))) {
+  if (existsSync(join(dataDir, DATABASE_FILE)) && options.resumeFrom === undefined) {
     throw new RecordingError(`${dataDir}: already holds a database; a replay starts from an empty data directory`);
   }
-  const config: StoreConfig = { ...recorded, dataDir, admin: { ...recorded.admin, host: '127.0.0.1', port: options.port ?? 0 } };
-  const clock = new VirtualClock(startedAt);
+  const config: StoreConfig = {
+    ...recorded,
+    dataDir,
+    admin: { ...recorded.admin, host: '127.0.0.1', port: options.port ?? 0 },
+    ...(options.syncUrl ? { mqtt: { ...recorded.mqtt, url: options.syncUrl, clientId: `replay-${recorded.store.id}` } } : {}),
+  };
+  const clock = new VirtualClock(Math.max(startedAt, options.resumeFrom ?? startedAt));
   const scheduler = new ReplayScheduler(clock, options.speed);
   const agent = new Agent({
     config,
@@ -179,6 +192,7 @@ async function run(
     ...(extra.cameraCalibrations ? { cameraCalibrations: extra.cameraCalibrations } : {}),
     ...(extra.simulatedProducts ? { simulatedProducts: true } : {}),
     shelfInput: extra.external ? 'external' : 'devices',
+    ...(options.syncUrl ? { syncInReplay: true } : {}),
   });
   options.onAgent?.(agent);
   const wallStart = performance.now();

@@ -65,6 +65,12 @@ export class ReplayTransport implements ByteTransport, ReplaySource {
     if (!this.nextRecord) this.finish();
   }
 
+  skip(): void {
+    if (!this.nextRecord || !this.reader) return;
+    this.nextRecord = this.reader.next();
+    if (!this.nextRecord) this.finish();
+  }
+
   private finish(): void {
     if (this.reader?.problem) this.onProblem(this.reader.problem);
     this.closeListener(undefined);
