@@ -119,7 +119,7 @@ describe('faults the store box meets', { timeout: 60_000 }, () => {
     cleanups.push(async () => void (await agent.stop('test')));
     const gate = config.gates.find((g) => g.kind !== 'exit')!.id;
     agent.bus.emit('gate.event', { id: 1, gate, kind: 'scan', token: 'tok-late', at: Date.now() });
-    const checkout = agent.health().components['checkout'] as { acceptingSessions: boolean; counters: { refusedScans: number }; detail?: string };
+    const checkout = agent.health().components['checkout'] as unknown as { acceptingSessions: boolean; counters: { refusedScans: number }; detail?: string };
     expect(checkout.acceptingSessions).toBe(false);
     expect(checkout.counters.refusedScans).toBe(1);
     expect(checkout.detail).toMatch(/no new shopper sessions: \d+ MB free/);

@@ -6,6 +6,7 @@ import type { Logger } from '../log.js';
 import type { StoreLayout } from '../sim/store-layout.js';
 import { importCalibrations } from './plate-calibration-file.js';
 import { PlateCalibrationTable } from './plate-calibration.js';
+import type { ShelfTickSink } from './shelf-tick.js';
 
 /**
  * The load-cell calibrations in force: loaded from the database at start, optionally seeded from
@@ -15,6 +16,10 @@ export class CalibrationStore implements Component {
   readonly name = 'calibration';
   readonly dependsOn = ['database'] as const;
   private current: PlateCalibrationTable | undefined;
+  private readonly rawWatchers = new Set<ShelfTickSink>();
+  private readonly rawTap: ShelfTickSink = (tick) => {
+    for (const watcher of this.rawWatchers) watcher(tick);
+  };
 
   constructor(
     private readonly database: StoreDatabase,
@@ -41,9 +46,20 @@ export class CalibrationStore implements Component {
     this.current = undefined;
   }
 
-  /** Re-reads the calibrations in force, e.g. after `edge-agent calibrate scale`. */
+  /**
+   * Raw shelf ticks as they reach the calibration, until the returned function is called: the
+   * admin page measures tare and span on the running agent with them. The tick is reused: copy
+   * what you keep.
+   */
+  watchRaw(watcher: ShelfTickSink): () => void {
+    const own: ShelfTickSink = (tick) => watcher(tick);
+    this.rawWatchers.add(own);
+    return () => void this.rawWatchers.delete(own);
+  }
+
+  /** Re-reads the calibrations in force, e.g. after `edge-agent calibrate scale` or the admin page. */
   reload(db: Database): void {
-    this.current = new PlateCalibrationTable(this.layout, new PlateCalibrationRepository(db).latest());
+    this.current = new PlateCalibrationTable(this.layout, new PlateCalibrationRepository(db).latest(), this.rawTap);
     if (this.current.uncalibrated.length > 0) {
       this.log.warn({ plates: this.current.uncalibrated.length, examples: this.current.uncalibrated.slice(0, 5) }, 'plates without calibration read as missing');
     }

@@ -1,6 +1,6 @@
 import type { PlateCalibration } from '../db/repositories/plate-calibrations.js';
 import type { StoreLayout } from '../sim/store-layout.js';
-import type { ShelfGramsTick, ShelfTick } from './shelf-tick.js';
+import type { ShelfGramsTick, ShelfTick, ShelfTickSink } from './shelf-tick.js';
 
 interface ShelfCalibration {
   /** By plate index; NaN where the plate has no calibration, which makes its grams NaN. */
@@ -21,7 +21,12 @@ export class PlateCalibrationTable {
   /** Ticks of shelves the layout does not have. */
   unknownShelfTicks = 0;
 
-  constructor(layout: StoreLayout, latest: ReadonlyMap<string, PlateCalibration>) {
+  constructor(
+    layout: StoreLayout,
+    latest: ReadonlyMap<string, PlateCalibration>,
+    /** Sees every raw tick before conversion (calibrating a plate on the running agent). */
+    private readonly rawTap?: ShelfTickSink,
+  ) {
     for (const shelf of layout.shelves.values()) {
       const size = shelf.plates.reduce((max, p) => Math.max(max, p.index + 1), 0);
       const entry: ShelfCalibration = { zero: new Float64Array(size).fill(NaN), gramsPerCount: new Float64Array(size).fill(NaN) };
@@ -41,6 +46,7 @@ export class PlateCalibrationTable {
 
   /** Fills `out` with grams by plate index: NaN for invalid readings and uncalibrated plates. */
   toGrams(tick: ShelfTick, out: ShelfGramsTick): void {
+    this.rawTap?.(tick);
     out.shelf = tick.shelf;
     out.at = tick.at;
     const grams = out.grams;

@@ -17,6 +17,7 @@ import { describeError } from '../errors.js';
 import type { Component, ComponentHealth } from '../lifecycle.js';
 import type { Logger } from '../log.js';
 import { CameraVision, type CameraTracksUpdate, type CameraVisionHealth, type FrameDetector, type TrackAppearance } from './camera-vision.js';
+import type { CameraTrack } from './camera-track.js';
 import type { BoxCorners, Detection } from './detection.js';
 import type { FramePixels, FrameRegion } from './detect/input-packer.js';
 import { Detector } from './detect/person-detector.js';
@@ -106,6 +107,25 @@ export function tracksPeople(camera: CameraConfig, config: StoreConfig): boolean
   return camera.track ?? camera.role !== 'shelf';
 }
 
+/**
+ * A camera's latest frame as vision handled it, kept for the admin page: a copy (frames go back
+ * to their pool), at most one per second, with the people tracks of that very frame.
+ */
+export interface FrameSnapshot {
+  camera: string;
+  seq: number;
+  at: number;
+  width: number;
+  height: number;
+  /** BGR24. */
+  data: Buffer;
+  /** The tracks after this frame; empty when the camera is not tracked. */
+  tracks: { id: number; state: CameraTrack['state']; score: number; box: BoxCorners }[];
+  tracked: boolean;
+}
+
+const SNAPSHOT_EVERY_MS = 1000;
+
 export class VisionService implements Component {
   readonly name = 'vision';
   readonly dependsOn = [] as const;
@@ -120,6 +140,9 @@ export class VisionService implements Component {
   private running = false;
   private shoppers = 0;
   private readonly log: Logger;
+  private readonly snapshots = new Map<string, FrameSnapshot>();
+  /** Copied and waiting for the tracks of their frame. */
+  private readonly pendingSnapshots = new Map<string, FrameSnapshot>();
 
   constructor(private readonly options: VisionServiceOptions) {
     this.log = options.log;
@@ -128,6 +151,7 @@ export class VisionService implements Component {
   /** Hand every camera frame here; frames of cameras without a pipeline are released at once. */
   readonly onFrame = (frame: CameraFrame): void | Promise<void> => {
     const pipeline = this.running ? this.pipelines.get(frame.camera) : undefined;
+    this.keepSnapshot(frame, pipeline !== undefined);
     if (!pipeline) {
       frame.release();
       return;
@@ -230,6 +254,19 @@ export class VisionService implements Component {
     };
   }
 
+  /** The latest frame kept of a camera, with its tracks; undefined before the first one. */
+  lastFrame(camera: string): FrameSnapshot | undefined {
+    return this.snapshots.get(camera);
+  }
+
+  private keepSnapshot(frame: CameraFrame, tracked: boolean): void {
+    const last = this.pendingSnapshots.get(frame.camera) ?? this.snapshots.get(frame.camera);
+    if (last && frame.at - last.at < SNAPSHOT_EVERY_MS && frame.at >= last.at) return;
+    const snapshot: FrameSnapshot = { camera: frame.camera, seq: frame.seq, at: frame.at, width: frame.width, height: frame.height, data: Buffer.from(frame.data), tracks: [], tracked };
+    if (tracked) this.pendingSnapshots.set(frame.camera, snapshot);
+    else this.snapshots.set(frame.camera, snapshot);
+  }
+
   private projectorFor(camera: CameraConfig, health: CameraHealth): FloorProjector | undefined {
     if (camera.role === 'shelf') return undefined;
     let calibration = this.options.calibrations?.get(camera.id);
@@ -264,6 +301,12 @@ export class VisionService implements Component {
 
   private tracksArrived(update: CameraTracksUpdate): void {
     const { bus } = this.options;
+    const pending = this.pendingSnapshots.get(update.camera);
+    if (pending?.seq === update.seq) {
+      pending.tracks = update.tracks.filter((t) => t.state !== 'lost').map((t) => ({ id: t.id, state: t.state, score: t.score, box: { ...t.box } }));
+      this.pendingSnapshots.delete(update.camera);
+      this.snapshots.set(update.camera, pending);
+    }
     bus.emit('vision.camera-tracks', update);
     if (!this.merger || !this.cameraHealth.get(update.camera)?.calibrated) return;
     const observed = [];

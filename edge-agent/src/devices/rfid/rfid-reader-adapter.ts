@@ -179,6 +179,7 @@ export class RfidReaderAdapter implements Component {
       protocol: this.reader.protocol,
       state,
       counters: this.counters(),
+      lastReadAt: this.read.at > 0 ? this.read.at : null,
       ...(this.r200
         ? {
             moduleErrors: errors,

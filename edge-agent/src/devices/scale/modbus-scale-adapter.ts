@@ -313,6 +313,7 @@ export class ModbusScaleAdapter implements Component {
       state: this.linkState,
       settings: this.settings,
       counters: this.counters(),
+      lastSampleAt: this.ticks.reduce<number | null>((last, t) => (t.at > 0 && t.at > (last ?? 0) ? t.at : last), null),
       exceptions,
       plates: this.plates.map((p) => ({
         plate: plateName(p),

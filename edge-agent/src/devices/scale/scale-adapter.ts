@@ -137,6 +137,7 @@ export class ScaleAdapter implements Component {
       url: this.options.url,
       state,
       counters: this.counters(),
+      lastSampleAt: this.tick.at > 0 ? this.tick.at : null,
       identity: this.identity ?? null,
       lastNotice: this.lastNotice ?? null,
     };
