@@ -96,11 +96,6 @@ describe.skipIf(!chromiumAvailable())(`live store page with the simulator (${chr
     const latencyMs = Date.now() - firstReported.get(id!)!;
     console.log(`shopper ${id} on the plan ${latencyMs} ms after vision first reported them`);
     expect(latencyMs).toBeLessThan(3_000);
-    // The shoppers before them have ended: their dots are gone.
-    for (const [gone, at] of endedAt) {
-      if (at < Date.now() - 1_000) expect(await page.locator(`svg.floor g.shopper[data-id="${gone}"]`).count(), `${gone} ended`).toBe(0);
-    }
-    expect(endedAt.size).toBeGreaterThan(0);
     await page.waitForSelector('#kpi-occupancy .kpi:not([data-value="0"])', { timeout: 5_000 });
     expect(Number(await page.getAttribute('#kpi-occupancy .kpi', 'data-value'))).toBeGreaterThanOrEqual(1);
 
@@ -129,6 +124,11 @@ describe.skipIf(!chromiumAvailable())(`live store page with the simulator (${chr
     // A tablet held upright: one column, the plan first.
     await page.setViewportSize({ width: 820, height: 1180 });
     await page.screenshot({ path: artifactPath('admin/live-tablet.png') });
+    // A shopper whose track ended leaves the plan (however busy the machine is, one ends in time).
+    const endDeadline = Date.now() + 90_000;
+    while (endedAt.size === 0 && Date.now() < endDeadline) await new Promise((r) => setTimeout(r, 50));
+    expect(endedAt.size, 'a shopper track ended during the replay').toBeGreaterThan(0);
+    for (const [gone] of endedAt) await page.waitForSelector(`svg.floor g.shopper[data-id="${gone}"]`, { state: 'detached', timeout: 5_000 });
     // Closed before the replay's agent stops, so the page's reconnect attempts are not counted as errors.
     await page.close();
 

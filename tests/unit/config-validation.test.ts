@@ -32,7 +32,7 @@ describe('store configuration', () => {
       operationsDays: 90,
       intervalMinutes: 60,
     });
-    expect(result.config.admin).toEqual({ host: '127.0.0.1', port: 8080 });
+    expect(result.config.admin).toEqual({ host: '127.0.0.1', port: 8080, secureCookies: false, sessionHours: 12, maxFailedLogins: 5, lockMinutes: 15 });
     expect(result.config.gondolas[0]!.shelves[0]!.plates[0]!.capacityGrams).toBe(20000);
     expect(result.config.gondolas).toHaveLength(2);
     expect(result.config.gondolas.flatMap((g) => g.shelves)).toHaveLength(8);
