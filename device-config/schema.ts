@@ -187,6 +187,7 @@ export const Product = Type.Object(
     plates: Type.Array(PlateRef, { description: 'plates the product rests on; empty when it is not on a shelf' }),
     rfidTagged: Type.Boolean({ default: false, description: 'units carry SGTIN RFID tags' }),
     category: Type.Optional(Text('category for recommendations and analytics')),
+    lowStockUnits: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000, description: 'a facing of this product with this many units or fewer is low on stock (default: stock.lowUnits)' })),
     image: Type.Optional(Type.String({ minLength: 1, description: 'packaging image for screens and the admin page' })),
   },
   { additionalProperties: false },
@@ -462,6 +463,16 @@ export const CheckoutSection = Type.Object(
 );
 
 /** Days each class of facts is kept on the box; the retention job deletes older rows. */
+export const StockSection = Type.Object(
+  {
+    lowUnits: Type.Integer({ minimum: 0, maximum: 1000, default: 2, description: 'a facing with this many units or fewer is low on stock (products may set their own lowStockUnits)' }),
+    quietSeconds: Type.Number({ minimum: 0.2, maximum: 60, default: 2, description: 'a shelf this long without an unfinished weight change is settled: its plates are read as stock' }),
+    restockMinutes: Type.Number({ exclusiveMinimum: 0, maximum: 240, default: 10, description: 'a restock (staff badge at the shelf, or started on the admin page) lasts this long after its last sign' }),
+    driftTracking: Type.Number({ minimum: 0, maximum: 1, default: 0.1, description: "share of a settled plate's residual (its grams off a whole number of units) taken into its zero each look: follows slow drift" }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
 export const AlertsSection = Type.Object(
   {
     deviceDownSeconds: Type.Number({ minimum: 0, maximum: 86400, default: 120, description: 'a device offline this long raises a device-down alert (resolved when it is back)' }),
@@ -507,6 +518,7 @@ export const StoreConfigSchema = Type.Object(
     checkout: CheckoutSection,
     mqtt: MqttSection,
     alerts: AlertsSection,
+    stock: StockSection,
     retention: RetentionSection,
   },
   { additionalProperties: false, title: 'Store configuration' },
@@ -529,6 +541,7 @@ export type CheckoutConfig = Type.Static<typeof CheckoutSection>;
 export type MqttConfig = Type.Static<typeof MqttSection>;
 export type RetentionConfig = Type.Static<typeof RetentionSection>;
 export type AlertsConfig = Type.Static<typeof AlertsSection>;
+export type StockConfig = Type.Static<typeof StockSection>;
 export type SignageConfig = Type.Static<typeof SignageSection>;
 export type SignageRuleConfig = Type.Static<typeof SignageRule>;
 export type PromotionConfig = Type.Static<typeof Promotion>;

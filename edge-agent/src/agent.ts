@@ -10,6 +10,7 @@
  *   alerts/    operational alerts: a device down, the disk nearly full
  *   analytics/ zones, dwell, lingering, heatmaps and footfall from the shoppers on the floor
  *   signage/   shelf screens: behaviour triggers, "you may like" cards, exposures, the screen pages (SSE)
+ *   stock/     units on every facing from the load cells, restocks by staff, stock alerts
  *   checkout/  shopper sessions, who took what (association and fusion), cart ledger, receipts, review queue
  *   ../../sync/ cloud sync: the MQTT topic and command contract, the outbox publisher, hourly
  *              summaries, the commands' handlers, the embedded broker
@@ -51,7 +52,8 @@ import { HourlySummaries } from '../../sync/hourly-summaries.js';
 import { storeCommands, type ReloadConfig } from '../../sync/store-commands.js';
 import { AlertsService } from './alerts/alerts-service.js';
 import { SignageService } from './signage/signage-service.js';
-import { PlateStockView } from './signage/shelf-stock-view.js';
+import { RestockWindows } from './stock/restock-windows.js';
+import { StockService } from './stock/stock-service.js';
 import { screenRoutes } from './signage/screen-routes.js';
 import { ProductRecognitionService } from './vision/products/product-recognition-service.js';
 
@@ -99,6 +101,8 @@ export class Agent {
   readonly problems: DeviceProblem[] = [];
   readonly analytics: AnalyticsService;
   readonly checkout: CheckoutService;
+  /** Units on every facing, restocks, stock alerts. */
+  readonly stock: StockService;
   /** Shelf screens: triggers, cards, exposures; its SSE channels serve `/screens/<id>`. */
   readonly signage: SignageService;
   /** What the staff pages read and act on (tests build the admin app on it). */
@@ -147,8 +151,20 @@ export class Agent {
       diskCritical: (reason) => this.checkout.refuseNewSessions(reason),
       watchClock: !options.replay,
     });
-    this.checkout = new CheckoutService({ config, database: this.database, bus: this.bus, log: log.child({ module: 'checkout' }) });
-    const gramsConsumers: ShelfGramsSink[] = [this.shelfReadings.sink, shelfMonitor.sink];
+    const restock = new RestockWindows();
+    this.checkout = new CheckoutService({ config, database: this.database, bus: this.bus, log: log.child({ module: 'checkout' }), restock });
+    this.stock = new StockService({
+      config,
+      database: this.database,
+      bus: this.bus,
+      log: log.child({ module: 'stock' }),
+      layout: this.layout,
+      restock,
+      gramsOn: (plate) => this.shelfReadings.gramsOn(plate),
+      shelves: shelfMonitor,
+      clock: this.clock,
+    });
+    const gramsConsumers: ShelfGramsSink[] = [this.shelfReadings.sink, shelfMonitor.sink, this.stock.sink];
     this.gramsSink = (tick) => {
       for (const consumer of gramsConsumers) consumer(tick);
     };
@@ -176,7 +192,7 @@ export class Agent {
       bus: this.bus,
       log: log.child({ module: 'signage' }),
       clock: this.clock,
-      stock: new PlateStockView(config.planogram.products, (plate) => this.shelfReadings.gramsOn(plate)),
+      stock: this.stock,
       tokens: options.secrets.screenTokens,
     });
     const signage = this.signage;
@@ -241,7 +257,7 @@ export class Agent {
             ...(broker ? { url: () => broker.url } : {}),
           }),
         ];
-    this.lifecycle = new Lifecycle([this.database, this.runRecorder, retention, calibration, shelfMonitor, rfidMonitor, vision, this.recognition, this.analytics, this.checkout, alerts, this.signage, ...devices, ...sync, this.admin], this.log);
+    this.lifecycle = new Lifecycle([this.database, this.runRecorder, retention, calibration, shelfMonitor, rfidMonitor, vision, this.recognition, this.analytics, this.checkout, this.stock, alerts, this.signage, ...devices, ...sync, this.admin], this.log);
   }
 
   /** The store clock's time (a replay's recorded time). */

@@ -6,6 +6,7 @@ import type { HealthStatus } from './lifecycle.js';
 import type { Alert } from './db/repositories/alerts.js';
 import type { ScreenContent } from './db/repositories/screen-content.js';
 import type { ScreenTrigger } from './db/repositories/screen-exposures.js';
+import type { StockChange } from './stock/stock-book.js';
 import type { TagObservation, TagPassage } from './rfid/rfid-facts.js';
 import type { WeightEvent } from './shelf/weight-event.js';
 import type { CameraTracksUpdate } from './vision/camera-vision.js';
@@ -55,6 +56,8 @@ export interface BusEvents {
   'signage.card': { screen: string; exposureId: number; trigger: ScreenTrigger; rule: string | null; shopper: string | null; products: string[]; at: number };
   /** A pick of a product a screen showed, by a shopper at the screen, after it is stored. */
   'signage.attributed': { screen: string; exposureId: number; product: string; shopper: string; at: number };
+  /** A facing's stock moved (a sale, a put-back, a restock, a correction by weight), after it is stored. */
+  'stock.changed': StockChange;
   /** A receipt was written (with its outbox message), after commit. */
   'checkout.receipt': { receiptId: number; sessionId: number; token: string; total: number; lines: number; reviewLines: number; latencyMs: number; at: number };
 }

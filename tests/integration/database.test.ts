@@ -25,7 +25,7 @@ describe('database migrations', () => {
     const db = database.handle;
     expect(tables(db)).toEqual([
       'agent_runs', 'alerts', 'audit_log', 'cart_lines', 'config_snapshots', 'dwell_hourly', 'footfall_hourly', 'gate_events', 'heatmap_hourly', 'outbox', 'plate_calibrations',
-      'product_references', 'receipt_lines', 'receipts', 'review_items', 'schema_migrations', 'screen_attributions', 'screen_content', 'screen_exposures', 'screen_tokens', 'session_members', 'shopper_sessions', 'staff_marks', 'store_visits',
+      'product_references', 'receipt_lines', 'receipts', 'review_items', 'schema_migrations', 'screen_attributions', 'screen_content', 'screen_exposures', 'screen_tokens', 'session_members', 'shopper_sessions', 'staff_marks', 'stock_levels', 'stock_movements', 'stock_outages', 'store_visits',
       'sync_summaries', 'tag_events', 'tag_passages', 'user_sessions', 'users', 'weight_events', 'zone_visits',
     ]);
     expect(schemaVersion(db)).toBe(MIGRATIONS.length);
@@ -94,7 +94,7 @@ describe('database migrations', () => {
 
   it('is a no-op when the database is current', () => {
     const db = openDatabase(join(tempDir(), 'store.db'));
-    expect(migrate(db, MIGRATIONS).applied).toEqual(['1-agent-runs', '2-config-snapshots', '3-gate-events', '4-plate-calibrations', '5-weight-events', '6-rfid-and-alerts', '7-analytics', '8-product-gallery', '9-checkout', '10-sync-state', '11-signage', '12-admin-users']);
+    expect(migrate(db, MIGRATIONS).applied).toEqual(['1-agent-runs', '2-config-snapshots', '3-gate-events', '4-plate-calibrations', '5-weight-events', '6-rfid-and-alerts', '7-analytics', '8-product-gallery', '9-checkout', '10-sync-state', '11-signage', '12-admin-users', '13-shelf-stock']);
     expect(migrate(db, MIGRATIONS)).toEqual({ from: MIGRATIONS.length, to: MIGRATIONS.length, applied: [] });
     db.close();
   });
@@ -147,7 +147,7 @@ describe('retention', () => {
 
     const job = new RetentionJob(database, retention, silentLogger(), undefined, () => now);
     const report = await job.runOnce();
-    expect(report.deleted).toEqual({ agent_runs: 4500, config_snapshots: 0, gate_events: 0, weight_events: 0, tag_events: 0, tag_passages: 0, cart_lines: 0, session_members: 0, shopper_sessions: 0, receipts: 0, receipt_lines: 0, review_items: 0, alerts: 0, zone_visits: 0, store_visits: 0, staff_marks: 0, heatmap_hourly: 0, dwell_hourly: 0, footfall_hourly: 0, sync_summaries: 0, screen_attributions: 0, audit_log: 0, user_sessions: 0, screen_exposures: 0, outbox: 0 });
+    expect(report.deleted).toEqual({ agent_runs: 4500, config_snapshots: 0, gate_events: 0, weight_events: 0, tag_events: 0, tag_passages: 0, cart_lines: 0, session_members: 0, shopper_sessions: 0, receipts: 0, receipt_lines: 0, review_items: 0, alerts: 0, zone_visits: 0, store_visits: 0, staff_marks: 0, heatmap_hourly: 0, dwell_hourly: 0, footfall_hourly: 0, sync_summaries: 0, screen_attributions: 0, audit_log: 0, stock_movements: 0, stock_outages: 0, user_sessions: 0, screen_exposures: 0, outbox: 0 });
     const left = (db.prepare('SELECT id FROM agent_runs ORDER BY id').all() as { id: number }[]).map((r) => r.id);
     expect(left).toEqual([recent, current]);
     // The old snapshot is still referenced by the current run.
@@ -163,7 +163,7 @@ describe('retention', () => {
     const snapshots = new ConfigSnapshotRepository(database.handle);
     const orphan = snapshots.record({ orphan: true }, now - 120 * DAY);
     const job = new RetentionJob(database, retention, silentLogger(), undefined, () => now);
-    expect((await job.runOnce()).deleted).toEqual({ agent_runs: 0, config_snapshots: 1, gate_events: 0, weight_events: 0, tag_events: 0, tag_passages: 0, cart_lines: 0, session_members: 0, shopper_sessions: 0, receipts: 0, receipt_lines: 0, review_items: 0, alerts: 0, zone_visits: 0, store_visits: 0, staff_marks: 0, heatmap_hourly: 0, dwell_hourly: 0, footfall_hourly: 0, sync_summaries: 0, screen_attributions: 0, audit_log: 0, user_sessions: 0, screen_exposures: 0, outbox: 0 });
+    expect((await job.runOnce()).deleted).toEqual({ agent_runs: 0, config_snapshots: 1, gate_events: 0, weight_events: 0, tag_events: 0, tag_passages: 0, cart_lines: 0, session_members: 0, shopper_sessions: 0, receipts: 0, receipt_lines: 0, review_items: 0, alerts: 0, zone_visits: 0, store_visits: 0, staff_marks: 0, heatmap_hourly: 0, dwell_hourly: 0, footfall_hourly: 0, sync_summaries: 0, screen_attributions: 0, audit_log: 0, stock_movements: 0, stock_outages: 0, user_sessions: 0, screen_exposures: 0, outbox: 0 });
     expect(snapshots.get(orphan)).toBeUndefined();
     await database.stop();
   });

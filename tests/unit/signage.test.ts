@@ -8,7 +8,7 @@ import type { SignageRuleConfig } from '../../device-config/schema.js';
 import { Random } from '../../edge-agent/src/sim/random.js';
 import { CardPicker } from '../../edge-agent/src/signage/card-picker.js';
 import { CoPurchaseModel } from '../../edge-agent/src/signage/co-purchase.js';
-import { PlateStockView } from '../../edge-agent/src/signage/shelf-stock-view.js';
+import { StockBook } from '../../edge-agent/src/stock/stock-book.js';
 import { TriggerGate } from '../../edge-agent/src/signage/trigger-gate.js';
 import { demoConfig } from '../support/demo-config.js';
 
@@ -111,17 +111,25 @@ describe('out-of-stock suppression', () => {
     const popular = onScreenShelves.map((p) => p.id);
     // Receipts make the first shelf product the most popular: it would lead every card.
     const model = CoPurchaseModel.mine(Array.from({ length: 50 }, (_, i) => [popular[0]!, popular[1 + (i % 3)]!]), { ...THRESHOLDS, minLift: 0 });
-    const picker = new CardPicker(config, () => model, new PlateStockView(config.planogram.products, (plate) => grams.get(plate) ?? null));
+    // The stock book reads the settled plates, as the agent's stock service does.
+    const book = new StockBook(config.planogram.products, 0);
+    const settle = (at: number) => {
+      for (const [plate, g] of grams) book.settle(plate, g, 1, at);
+    };
+    const picker = new CardPicker(config, () => model, { inStock: (p) => book.inStock(p) });
     const T = Date.UTC(2026, 10, 2, 9);
+    settle(T);
     expect(picker.forTrigger(screen, 'lingering', {}, T)!.cards[0]!.product).toBe(popular[0]);
     // The shelf runs out: a little crumb of weight is not a unit.
     const empty = onScreenShelves[0]!;
     for (const plate of empty.plates) grams.set(plate, empty.unitWeight * 0.2);
+    settle(T + 1_000);
     const lingering = picker.forTrigger(screen, 'lingering', {}, T)!;
     expect(lingering.cards.map((c) => c.product)).not.toContain(empty.id);
     expect(picker.forTrigger(screen, 'pick', { product: popular[1]! }, T)?.cards.map((c) => c.product) ?? []).not.toContain(empty.id);
     expect(picker.idle(screen, { products: [empty.id, popular[1]!], title: 'Tonight' }, T).cards.map((c) => c.product)).toEqual([popular[1]]);
     for (const plate of empty.plates) grams.set(plate, empty.unitWeight * 3);
+    settle(T + 2_000);
     expect(picker.forTrigger(screen, 'lingering', {}, T)!.cards[0]!.product).toBe(empty.id);
   });
 });

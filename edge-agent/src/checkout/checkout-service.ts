@@ -15,6 +15,7 @@ import { ShopperSessionRepository } from '../db/repositories/shopper-sessions.js
 import { describeError } from '../errors.js';
 import type { Component, ComponentHealth } from '../lifecycle.js';
 import type { Logger } from '../log.js';
+import type { RestockWindows } from '../stock/restock-windows.js';
 import type { TagObservation, TagPassage } from '../rfid/rfid-facts.js';
 import type { WeightEvent } from '../shelf/weight-event.js';
 import { StoreLayout } from '../sim/store-layout.js';
@@ -32,6 +33,8 @@ export interface CheckoutServiceOptions {
   database: StoreDatabase;
   bus: EventBus;
   log: Logger;
+  /** When staff restock shelves (weight put back then is not a put-back). */
+  restock?: RestockWindows;
 }
 
 export interface CheckoutCounts {
@@ -47,6 +50,8 @@ export interface CheckoutCounts {
   storeFailures: number;
   /** Scans at a gate refused while new sessions are refused (the disk nearly full). */
   refusedScans: number;
+  /** Weight put on shelves while staff were restocking them: not shopping. */
+  restockArrivals: number;
 }
 
 /** A weight event may still arrive for a session that ended this recently (it settled as they left). */
@@ -72,7 +77,7 @@ export class CheckoutService implements Component {
   private lastFailure: string | undefined;
   /** Why new sessions are refused (the disk nearly full), or undefined while they are accepted. */
   private refusing: string | undefined;
-  readonly counts: CheckoutCounts = { weightEvents: 0, cartLines: 0, unattributed: 0, unknownItems: 0, lateEvents: 0, receipts: 0, reviewItems: 0, exitTagsConfirmed: 0, exitTagsBilled: 0, storeFailures: 0, refusedScans: 0 };
+  readonly counts: CheckoutCounts = { weightEvents: 0, cartLines: 0, unattributed: 0, unknownItems: 0, lateEvents: 0, receipts: 0, reviewItems: 0, exitTagsConfirmed: 0, exitTagsBilled: 0, storeFailures: 0, refusedScans: 0, restockArrivals: 0 };
 
   constructor(private readonly options: CheckoutServiceOptions) {
     this.layout = new StoreLayout(options.config);
@@ -113,7 +118,14 @@ export class CheckoutService implements Component {
       this.tagsGone.push(o);
       while (this.tagsGone.length > 0 && this.tagsGone[0]!.at < o.at - TAG_KEEP_MS) this.tagsGone.shift();
     });
-    bus.on('shelf.weight-event', this.name, (e) => this.guard(() => this.weightEvent(e)));
+    bus.on('shelf.weight-event', this.name, (e) => {
+      // Staff filling the shelf: stock arriving, never a shopper's put-back.
+      if (e.kind === 'return' && this.options.restock?.active(e.shelf, e.tEnd)) {
+        this.counts.restockArrivals += 1;
+        return;
+      }
+      this.guard(() => this.weightEvent(e));
+    });
     bus.on('rfid.passage', this.name, (p) => this.guard(() => this.tagPassage(p)));
   }
 

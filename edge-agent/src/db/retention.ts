@@ -45,6 +45,8 @@ export const RETENTION_RULES: readonly RetentionRule[] = [
   { dataClass: 'analytics', table: 'screen_attributions', timeColumn: 'picked_at' },
   // Who changed what on the admin page is kept as long as the receipts it may have changed.
   { dataClass: 'receipts', table: 'audit_log', timeColumn: 'at' },
+  { dataClass: 'analytics', table: 'stock_movements', timeColumn: 'at' },
+  { dataClass: 'analytics', table: 'stock_outages', timeColumn: 'started_at', keep: 'ended_at IS NULL' },
   { dataClass: 'operations', table: 'user_sessions', timeColumn: 'expires_at' },
   { dataClass: 'analytics', table: 'screen_exposures', timeColumn: 'shown_at' },
   // Unsent messages never outlive the receipts they describe: the backlog alert fires long before.

@@ -68,6 +68,16 @@ export class ShelfMonitor implements Component {
     this.repo = undefined;
   }
 
+  /** Each plate's current noise estimate (grams, one sigma) by plate index. */
+  noise(shelf: string): readonly number[] | undefined {
+    return this.detectors.get(shelf)?.noise;
+  }
+
+  /** Whether a weight change on the shelf is still unfinished (its plates are not settled). */
+  isBusy(shelf: string): boolean {
+    return this.detectors.get(shelf)?.busy ?? false;
+  }
+
   health(): ComponentHealth {
     return {
       status: this.storeFailures > 0 ? 'degraded' : 'up',

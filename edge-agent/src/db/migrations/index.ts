@@ -11,6 +11,7 @@ import { checkout } from './009-checkout.js';
 import { syncState } from './010-sync-state.js';
 import { signage } from './011-signage.js';
 import { adminUsers } from './012-admin-users.js';
+import { shelfStock } from './013-shelf-stock.js';
 
 /** Every schema step, in order. Append only. */
-export const MIGRATIONS: readonly Migration[] = [agentRuns, configSnapshots, gateEvents, plateCalibrations, weightEvents, rfidAndAlerts, analytics, productGallery, checkout, syncState, signage, adminUsers];
+export const MIGRATIONS: readonly Migration[] = [agentRuns, configSnapshots, gateEvents, plateCalibrations, weightEvents, rfidAndAlerts, analytics, productGallery, checkout, syncState, signage, adminUsers, shelfStock];

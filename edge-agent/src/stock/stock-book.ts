@@ -1,0 +1,179 @@
+/**
+ * Units on every facing (a product on a plate), from the same load cells that bill shoppers:
+ * weight events move the count as they happen; whenever the shelf has settled, the plate's
+ * absolute weight, less what lies there that does not belong and less the plate's tracked zero,
+ * divided by the unit weight, says how many units there are. A plate a whole number of units
+ * off is believed (events can be missed or mis-read); a plate that reads close to a whole number
+ * feeds the small rest into its zero, which follows slow drift of the load cell.
+ */
+import type { ProductConfig } from '../../../device-config/schema.js';
+import type { WeightEvent } from '../shelf/weight-event.js';
+
+export interface Facing {
+  plate: string;
+  product: string;
+  unitWeight: number;
+  /** One unit's weight spread (grams, one sigma). */
+  tolerance: number;
+  units: number;
+  /** Uncertainty of `units` (one sigma, units). */
+  sigma: number;
+  /** Grams the plate reads with nothing on it, as tracked (drift). */
+  zero: number;
+  /** Items lying here that belong elsewhere (misplaced returns), as put down: a product, how many, their grams. */
+  foreign: { product: string; count: number; grams: number; at: number }[];
+  settledAt: number | null;
+  /** Why the plate's reading cannot be true (negative stock), or null. */
+  implausible: string | null;
+}
+
+export type StockChangeKind = 'sale' | 'put-back' | 'restock' | 'reconcile' | 'misplaced' | 'misplaced-removed';
+
+export interface StockChange {
+  kind: StockChangeKind;
+  plate: string;
+  /** The facing's product; for misplacements, the foreign product. */
+  product: string;
+  /** Units added (positive) or taken (negative). */
+  delta: number;
+  /** The facing's units after the change. */
+  units: number;
+  at: number;
+  weightEvent: number | null;
+}
+
+/** A plate this close to a whole number of units (in units) is read as that number. */
+const WHOLE = 0.3;
+/** Per-plate weight changes smaller than this share of a unit are not units. */
+const PART = 0.5;
+
+export class StockBook {
+  private readonly byPlate = new Map<string, Facing>();
+  private readonly products: ReadonlyMap<string, ProductConfig>;
+
+  constructor(
+    products: readonly ProductConfig[],
+    private readonly driftTracking: number,
+  ) {
+    this.products = new Map(products.map((p) => [p.id, p]));
+    const owners = new Map<string, ProductConfig[]>();
+    for (const p of products) for (const plate of p.plates) owners.set(plate, [...(owners.get(plate) ?? []), p]);
+    // A plate shared by two products cannot be counted from its weight: it has no facing here.
+    for (const [plate, list] of owners) {
+      if (list.length !== 1) continue;
+      const p = list[0]!;
+      this.byPlate.set(plate, { plate, product: p.id, unitWeight: p.unitWeight, tolerance: p.weightTolerance, units: 0, sigma: Infinity, zero: 0, foreign: [], settledAt: null, implausible: null });
+    }
+  }
+
+  get facings(): readonly Facing[] {
+    return [...this.byPlate.values()];
+  }
+
+  facing(plate: string): Facing | undefined {
+    return this.byPlate.get(plate);
+  }
+
+  /** Units of a product over its facings; undefined before any of them was read. */
+  unitsOf(product: string): number | undefined {
+    let total: number | undefined;
+    for (const f of this.byPlate.values()) if (f.product === product && f.settledAt !== null) total = (total ?? 0) + f.units;
+    return total;
+  }
+
+  /** Known to be on a shelf, or not known to be gone (a product on no counted plate, a plate not read yet). */
+  inStock(product: string): boolean {
+    const units = this.unitsOf(product);
+    return units === undefined || units > 0;
+  }
+
+  /** The state kept in the database from an earlier run. */
+  restore(saved: { plate: string; product: string; units: number; zero: number; settledAt: number | null }): void {
+    const f = this.byPlate.get(saved.plate);
+    if (!f || f.product !== saved.product) return;
+    f.units = saved.units;
+    f.zero = saved.zero;
+    f.settledAt = saved.settledAt;
+    f.sigma = 1;
+  }
+
+  /** A weight event moves the counts of the plates it changed; `restocking`: staff filling the shelf. */
+  weightEvent(e: WeightEvent, restocking: boolean): StockChange[] {
+    const out: StockChange[] = [];
+    const top = e.candidates[0];
+    for (const [plate, delta] of Object.entries(e.perPlate)) {
+      const f = this.byPlate.get(plate);
+      if (!f || !Number.isFinite(delta)) continue;
+      if (top?.product && top.product !== f.product) {
+        this.foreignItem(f, top.product, delta, e, out);
+        continue;
+      }
+      // A stray lying here that weighs what was taken is what was taken, whatever the inference
+      // guessed from the plate's own product (a bag of nuts is also eight packs of mints).
+      const stray = delta < 0 ? this.strayMatching(f, -delta) : undefined;
+      if (stray) {
+        f.foreign.splice(f.foreign.indexOf(stray), 1);
+        out.push({ kind: 'misplaced-removed', plate, product: stray.product, delta: -stray.count, units: f.units, at: e.tEnd, weightEvent: e.id });
+        continue;
+      }
+      const n = Math.round(Math.abs(delta) / f.unitWeight);
+      if (n === 0 || Math.abs(Math.abs(delta) / f.unitWeight - n) > PART) continue;
+      const signed = delta < 0 ? -n : n;
+      f.units = Math.max(0, f.units + signed);
+      f.sigma = Math.min(f.sigma, 1);
+      out.push({ kind: restocking ? 'restock' : delta < 0 ? 'sale' : 'put-back', plate, product: f.product, delta: signed, units: f.units, at: e.tEnd, weightEvent: e.id });
+    }
+    return out;
+  }
+
+  /** The foreign item whose weight explains `grams` taken better than whole units of the plate's product. */
+  private strayMatching(f: Facing, grams: number): Facing['foreign'][number] | undefined {
+    let best: Facing['foreign'][number] | undefined;
+    for (const item of f.foreign) if (!best || Math.abs(item.grams - grams) < Math.abs(best.grams - grams)) best = item;
+    if (!best) return undefined;
+    const n = Math.max(1, Math.round(grams / f.unitWeight));
+    const own = Math.abs(grams - n * f.unitWeight);
+    const off = Math.abs(best.grams - grams);
+    return off < own && off < 0.25 * best.grams ? best : undefined;
+  }
+
+  private foreignItem(f: Facing, product: string, delta: number, e: WeightEvent, out: StockChange[]): void {
+    const p = this.products.get(product);
+    if (!p) return;
+    const count = Math.max(1, Math.round(Math.abs(delta) / p.unitWeight));
+    if (delta > 0) {
+      f.foreign.push({ product, count, grams: delta, at: e.tEnd });
+      out.push({ kind: 'misplaced', plate: f.plate, product, delta: count, units: f.units, at: e.tEnd, weightEvent: e.id });
+      return;
+    }
+    const item = this.strayMatching(f, -delta) ?? f.foreign.find((x) => x.product === product);
+    if (!item) return;
+    f.foreign.splice(f.foreign.indexOf(item), 1);
+    out.push({ kind: 'misplaced-removed', plate: f.plate, product: item.product, delta: -item.count, units: f.units, at: e.tEnd, weightEvent: e.id });
+  }
+
+  /** The settled plate's reading, and its noise (grams, one sigma): the count believed from weight. */
+  settle(plate: string, grams: number, noise: number, at: number): StockChange | undefined {
+    const f = this.byPlate.get(plate);
+    if (!f || !Number.isFinite(grams)) return undefined;
+    const foreign = f.foreign.reduce((s, x) => s + x.grams, 0);
+    const measured = (grams - f.zero - foreign) / f.unitWeight;
+    f.implausible = measured < -PART ? `reads ${Math.round(grams)} g: ${measured.toFixed(1)} units` : null;
+    if (f.implausible) return undefined;
+    const n = Math.max(0, Math.round(measured));
+    const rest = measured - n;
+    f.sigma = Math.sqrt(noise * noise + n * f.tolerance * f.tolerance) / f.unitWeight;
+    if (Math.abs(rest) > WHOLE) {
+      // Neither n nor n ± 1: keep the count the events say, and say it is less sure.
+      f.sigma = Math.max(f.sigma, Math.abs(rest));
+      return undefined;
+    }
+    f.zero += this.driftTracking * rest * f.unitWeight;
+    const first = f.settledAt === null;
+    f.settledAt = at;
+    if (n === f.units && !first) return undefined;
+    const delta = n - f.units;
+    f.units = n;
+    return { kind: 'reconcile', plate, product: f.product, delta, units: n, at, weightEvent: null };
+  }
+}

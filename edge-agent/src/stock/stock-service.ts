@@ -1,0 +1,225 @@
+/**
+ * Shelf stock in the agent: the stock book kept from weight events and settled plate readings,
+ * every movement stored with the levels it leads to, restocks by staff told apart from shopping,
+ * and stock alerts for staff and the cloud — low and out of stock once a shelf has settled, an
+ * item left on a plate it does not belong to, a plate whose reading cannot be true — each raised
+ * once while it lasts and resolved when it ends.
+ */
+import type { StoreConfig } from '../../../device-config/schema.js';
+import type { EventBus } from '../bus.js';
+import type { StoreDatabase } from '../db/database.js';
+import { AlertRepository } from '../db/repositories/alerts.js';
+import { StockRepository, type StoredLevel } from '../db/repositories/stock.js';
+import { describeError } from '../errors.js';
+import type { Component, ComponentHealth } from '../lifecycle.js';
+import type { Logger } from '../log.js';
+import type { ShelfGramsTick } from '../shelf/shelf-tick.js';
+import type { StoreLayout } from '../sim/store-layout.js';
+import type { RestockWindows } from './restock-windows.js';
+import { StockBook, type Facing, type StockChange } from './stock-book.js';
+
+/** How often a quiet shelf's plates are read as stock (store time). */
+const SETTLE_EVERY_MS = 1_000;
+/** A tracked zero is stored again once it moved this much. */
+const ZERO_STORE_GRAMS = 0.5;
+
+export interface StockServiceOptions {
+  config: StoreConfig;
+  database: StoreDatabase;
+  bus: EventBus;
+  log: Logger;
+  layout: StoreLayout;
+  restock: RestockWindows;
+  /** Latest calibrated grams of a plate, null before its first reading. */
+  gramsOn: (plate: string) => number | null;
+  /** A shelf's weight change still unfinished; its plates' noise. */
+  shelves: { isBusy(shelf: string): boolean; noise(shelf: string): readonly number[] | undefined };
+  clock: () => number;
+}
+
+export class StockService implements Component {
+  readonly name = 'stock';
+  readonly dependsOn = ['database', 'shelf-monitor'] as const;
+  readonly book: StockBook;
+  private repo: StockRepository | undefined;
+  private alerts: AlertRepository | undefined;
+  private readonly lastEventAt = new Map<string, number>();
+  private readonly lastSettleAt = new Map<string, number>();
+  private readonly storedZero = new Map<string, number>();
+  private readonly platesOf = new Map<string, { key: string; index: number }[]>();
+  private readonly badgePrefixes: string[];
+  private failures = 0;
+  private lastFailure: string | undefined;
+  readonly counts = { movements: 0, settles: 0, corrections: 0, restockArrivals: 0, alertsRaised: 0 };
+
+  constructor(private readonly options: StockServiceOptions) {
+    this.book = new StockBook(options.config.planogram.products, options.config.stock.driftTracking);
+    for (const shelf of options.layout.shelves.values()) this.platesOf.set(shelf.key, shelf.plates.map((p) => ({ key: p.key, index: p.index })));
+    this.badgePrefixes = options.config.analytics.staffBadges.map((p) => p.toUpperCase());
+  }
+
+  /** Whether a product may be offered: known to be on a shelf, or not known to be gone. */
+  inStock(product: string): boolean {
+    return this.book.inStock(product);
+  }
+
+  async start(): Promise<void> {
+    const db = this.options.database.handle;
+    this.repo = new StockRepository(db);
+    this.alerts = new AlertRepository(db, this.options.config.store.id);
+    for (const level of this.repo.levels()) {
+      this.book.restore(level);
+      this.storedZero.set(level.plate, level.zero);
+    }
+    const { bus, config } = this.options;
+    bus.on('shelf.weight-event', this.name, (e) => {
+      this.lastEventAt.set(e.shelf, e.tEnd);
+      const restocking = this.options.restock.active(e.shelf, e.tEnd);
+      const changes = this.book.weightEvent(e, restocking);
+      if (restocking && e.kind === 'return') this.counts.restockArrivals += 1;
+      this.store(changes);
+      for (const c of changes) {
+        if (c.kind === 'misplaced') this.raise('misplaced', `${c.plate}:${c.product}`, { plate: c.plate, product: c.product, weightEvent: c.weightEvent });
+        if (c.kind === 'misplaced-removed' && !this.book.facing(c.plate)?.foreign.some((f) => f.product === c.product)) this.resolve('misplaced', `${c.plate}:${c.product}`, { plate: c.plate });
+      }
+    });
+    bus.on('rfid.tag', this.name, (o) => {
+      if (o.kind !== 'seen' || !o.shelf || !this.isBadge(o.epc)) return;
+      this.options.restock.start(o.shelf, o.at + config.stock.restockMinutes * 60_000, `badge ${o.epc}`);
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.options.bus.removeAllOf(this.name);
+    this.repo = undefined;
+  }
+
+  /** On the shelf sample path: one comparison per tick, the settle work once a second per shelf. */
+  readonly sink = (tick: ShelfGramsTick): void => {
+    const last = this.lastSettleAt.get(tick.shelf) ?? 0;
+    if (tick.at - last < SETTLE_EVERY_MS) return;
+    this.lastSettleAt.set(tick.shelf, tick.at);
+    this.settleShelf(tick.shelf, tick.at);
+  };
+
+  private settleShelf(shelf: string, at: number): void {
+    if (!this.repo) return;
+    const quietMs = this.options.config.stock.quietSeconds * 1000;
+    if (this.options.shelves.isBusy(shelf) || at - (this.lastEventAt.get(shelf) ?? -Infinity) < quietMs) return;
+    const noise = this.options.shelves.noise(shelf) ?? [];
+    const changes: StockChange[] = [];
+    const touched: Facing[] = [];
+    for (const { key, index } of this.platesOf.get(shelf) ?? []) {
+      const f = this.book.facing(key);
+      const grams = this.options.gramsOn(key);
+      if (!f || grams === null) continue;
+      const wasSettled = f.settledAt !== null;
+      const change = this.book.settle(key, grams, noise[index] ?? 1, at);
+      this.counts.settles += 1;
+      if (change) {
+        changes.push(change);
+        if (wasSettled) this.counts.corrections += 1;
+      }
+      touched.push(f);
+    }
+    if (changes.length > 0) this.store(changes);
+    // A zero that followed drift is kept too, so a restart does not read the drift as units.
+    const drifted = touched.filter((f) => Math.abs(f.zero - (this.storedZero.get(f.plate) ?? 0)) > ZERO_STORE_GRAMS && !changes.some((c) => c.plate === f.plate));
+    if (drifted.length > 0) this.storeLevels(drifted);
+    for (const f of touched) this.checkFacing(f, at);
+  }
+
+  /** Low, out and implausible: judged on settled plates only, so a hand on the shelf raises nothing. */
+  private checkFacing(f: Facing, at: number): void {
+    const product = this.options.config.planogram.products.find((p) => p.id === f.product);
+    const low = product?.lowStockUnits ?? this.options.config.stock.lowUnits;
+    const detail = { plate: f.plate, product: f.product, units: f.units };
+    if (f.implausible) this.raise('plate-implausible', f.plate, { ...detail, reason: f.implausible });
+    else this.resolve('plate-implausible', f.plate, detail);
+    if (f.implausible || f.settledAt === null) return;
+    const out = f.units === 0;
+    if (out) this.raise('out-of-stock', f.plate, detail);
+    else this.resolve('out-of-stock', f.plate, detail);
+    if (!out && f.units <= low) this.raise('low-stock', f.plate, { ...detail, threshold: low });
+    else this.resolve('low-stock', f.plate, detail);
+    try {
+      this.repo?.outage(f.plate, f.product, out, at);
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  private levelOf(f: Facing): StoredLevel {
+    this.storedZero.set(f.plate, f.zero);
+    return { plate: f.plate, product: f.product, units: f.units, zero: f.zero, settledAt: f.settledAt };
+  }
+
+  private storeLevels(facings: readonly Facing[]): void {
+    try {
+      this.repo?.record([], facings.map((f) => this.levelOf(f)), this.options.clock());
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  private store(changes: readonly StockChange[]): void {
+    if (!this.repo || changes.length === 0) return;
+    const plates = new Set(changes.map((c) => c.plate));
+    const levels: StoredLevel[] = [...plates].map((plate) => this.levelOf(this.book.facing(plate)!));
+    try {
+      this.repo.record(changes, levels, this.options.clock());
+      this.counts.movements += changes.length;
+      for (const c of changes) this.options.bus.emit('stock.changed', c);
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  private raise(kind: string, subject: string, detail: Record<string, unknown>): void {
+    try {
+      const r = this.alerts?.raise(kind, subject, detail, this.options.clock());
+      if (r?.created) {
+        this.counts.alertsRaised += 1;
+        this.options.bus.emit('alert.raised', r.alert);
+      }
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  private resolve(kind: string, subject: string, detail: Record<string, unknown>): void {
+    try {
+      const at = this.options.clock();
+      const id = this.alerts?.resolve(kind, subject, detail, at);
+      if (id !== undefined) this.options.bus.emit('alert.resolved', { id, kind, subject, at });
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  private isBadge(epc: string): boolean {
+    const upper = epc.toUpperCase();
+    return this.badgePrefixes.some((p) => upper.startsWith(p));
+  }
+
+  private fail(err: unknown): void {
+    this.failures += 1;
+    this.lastFailure = describeError(err);
+    this.options.log.error({ err }, 'stock fact not stored');
+  }
+
+  health(): ComponentHealth {
+    const facings = this.book.facings;
+    const now = this.options.clock();
+    return {
+      status: this.failures > 0 ? 'degraded' : 'up',
+      ...(this.lastFailure ? { detail: `${this.failures} stock facts failed: ${this.lastFailure}` } : {}),
+      facings: facings.length,
+      outOfStock: facings.filter((f) => f.settledAt !== null && f.units === 0).map((f) => f.plate),
+      implausible: facings.filter((f) => f.implausible).map((f) => f.plate),
+      misplacedItems: facings.reduce((s, f) => s + f.foreign.length, 0),
+      restocking: this.options.restock.list(now),
+      counters: { ...this.counts, failures: this.failures },
+    };
+  }
+}
