@@ -19,12 +19,15 @@ import { describeError } from '../edge-agent/src/errors.js';
 import type { Component, ComponentHealth } from '../edge-agent/src/lifecycle.js';
 import type { Logger } from '../edge-agent/src/log.js';
 import { round3 } from '../edge-agent/src/numbers.js';
-import type { ExposureSummaryPayload, SummaryMessages } from './summary-payloads.js';
+import type { ExposureSummaryPayload, StockSummaryPayload, SummaryMessages } from './summary-payloads.js';
 
-export type SummaryKind = 'footfall' | 'dwell' | 'heatmap' | 'exposures';
+export type SummaryKind = 'footfall' | 'dwell' | 'heatmap' | 'exposures' | 'stock';
 
 /** Shelf-screen exposures of [hourStart, hourEnd); undefined when they are not known. */
 export type ExposureSource = (hourStart: number, hourEnd: number) => ExposureSummaryPayload['screens'] | undefined;
+
+/** Stock per product of [hourStart, hourEnd); undefined when the store counts no stock. */
+export type StockSource = (hourStart: number, hourEnd: number) => StockSummaryPayload['products'] | undefined;
 
 type Body<K extends keyof SummaryMessages> = Omit<SummaryMessages[K], 'idempotencyKey' | 'revision'>;
 
@@ -51,6 +54,7 @@ export class SummaryWriter {
     db: Database,
     private readonly config: StoreConfig,
     private readonly exposures?: ExposureSource,
+    private readonly stock?: StockSource,
   ) {
     this.hours = new LocalHours(config.store.timezone);
     this.analytics = new AnalyticsRepository(db);
@@ -170,6 +174,11 @@ export class SummaryWriter {
       const exposures: Body<'summary.exposures'> = { ...head, screens: [...byScreen.values()].sort((a, b) => (a.screen < b.screen ? -1 : a.screen > b.screen ? 1 : 0)) };
       out.push({ kind: 'exposures', body: exposures, digest: digestOf(exposures) });
     }
+    const products = this.stock?.(h, end);
+    if (products) {
+      const stock: Body<'summary.stock'> = { ...head, products };
+      out.push({ kind: 'stock', body: stock, digest: digestOf(stock) });
+    }
     return out;
   }
 }
@@ -192,6 +201,7 @@ export interface HourlySummariesOptions {
   /** How often closed hours are looked at (default 60 s). */
   checkMs?: number;
   exposures?: ExposureSource;
+  stock?: StockSource;
 }
 
 export class HourlySummaries implements Component {
@@ -211,7 +221,7 @@ export class HourlySummaries implements Component {
   }
 
   async start(): Promise<void> {
-    this.writer = new SummaryWriter(this.options.database.handle, this.options.config, this.options.exposures);
+    this.writer = new SummaryWriter(this.options.database.handle, this.options.config, this.options.exposures, this.options.stock);
     this.check();
     this.timer = setInterval(() => this.check(), this.checkMs);
     this.timer.unref();

@@ -92,14 +92,40 @@ export const ExposureSummaryPayload = Type.Object(
   { additionalProperties: false },
 );
 
+export const StockSummaryPayload = Type.Object(
+  {
+    ...HourBody,
+    products: Type.Array(
+      Type.Object(
+        {
+          product: Type.String(),
+          unitsOnShelf: Type.Integer({ minimum: 0, description: 'units on its facings at the end of the hour' }),
+          sold: Type.Integer({ minimum: 0, description: 'units taken by shoppers' }),
+          putBack: Type.Integer({ minimum: 0, description: 'units shoppers put back' }),
+          velocity: Type.Integer({ description: 'sold minus put back: the sales velocity of the hour' }),
+          restocked: Type.Integer({ description: 'units staff put on the shelf' }),
+          corrected: Type.Integer({ description: 'units the settled shelf weight corrected the count by' }),
+          outOfStockSeconds: Type.Array(Type.Object({ plate: Type.String(), seconds: Type.Number({ minimum: 0 }) }, { additionalProperties: false }), {
+            description: 'time each facing of the product was empty within the hour',
+          }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+
 export type FootfallSummaryPayload = Type.Static<typeof FootfallSummaryPayload>;
 export type DwellSummaryPayload = Type.Static<typeof DwellSummaryPayload>;
 export type HeatmapSummaryPayload = Type.Static<typeof HeatmapSummaryPayload>;
 export type ExposureSummaryPayload = Type.Static<typeof ExposureSummaryPayload>;
+export type StockSummaryPayload = Type.Static<typeof StockSummaryPayload>;
 
 export interface SummaryMessages {
   'summary.footfall': FootfallSummaryPayload;
   'summary.dwell': DwellSummaryPayload;
   'summary.heatmap': HeatmapSummaryPayload;
   'summary.exposures': ExposureSummaryPayload;
+  'summary.stock': StockSummaryPayload;
 }

@@ -7,7 +7,7 @@
 import Type, { type TSchema } from 'typebox';
 import { AlertRaisedPayload, AlertResolvedPayload, ReceiptAdjustedPayload, ReceiptCreatedPayload } from './receipt-payloads.js';
 import { COMMANDS, type CommandSpec } from './commands.js';
-import { DwellSummaryPayload, ExposureSummaryPayload, FootfallSummaryPayload, HeatmapSummaryPayload } from './summary-payloads.js';
+import { DwellSummaryPayload, ExposureSummaryPayload, FootfallSummaryPayload, HeatmapSummaryPayload, StockSummaryPayload } from './summary-payloads.js';
 
 export const AgentStatePayload = Type.Object(
   {
@@ -159,6 +159,15 @@ export const TOPICS = {
     via: 'outbox',
     schema: ExposureSummaryPayload,
     description: 'shelf-screen cards shown per screen and trigger in a closed local hour, and the picks attributed to them',
+  },
+  'summary.stock': {
+    pattern: 'summaries/stock',
+    direction: 'store → cloud',
+    qos: 1,
+    retained: false,
+    via: 'outbox',
+    schema: StockSummaryPayload,
+    description: 'per product of a closed local hour: units on the shelf at its end, sold, put back, sales velocity, restocked, corrected by weight, and time out of stock per facing — the inputs of demand forecasting and replenishment',
   },
   'command.request': {
     pattern: 'request/{command}',

@@ -236,6 +236,7 @@ export class Agent {
             log: log.child({ module: 'summaries' }),
             clock: this.clock,
             ...(config.screens.length > 0 ? { exposures: (from: number, to: number) => signage.hour(from, to) } : {}),
+            stock: (from: number, to: number) => this.stock.hour(from, to),
           }),
           new OutboxPublisher({
             config,

@@ -102,7 +102,7 @@ describe('shelf stock', { timeout: 60_000 }, () => {
     expect(alerts.slice(-1)).toEqual(['-out-of-stock 1.1.3']);
     const moves = agent.database.handle.prepare('SELECT kind, delta FROM stock_movements WHERE plate = ? ORDER BY id').all('1.1.3');
     expect(moves).toEqual([
-      { kind: 'reconcile', delta: 3 },
+      { kind: 'counted', delta: 3 },
       { kind: 'sale', delta: -1 },
       { kind: 'sale', delta: -1 },
       { kind: 'sale', delta: -1 },
@@ -112,6 +112,14 @@ describe('shelf stock', { timeout: 60_000 }, () => {
     expect(agent.database.handle.prepare('SELECT COUNT(*) AS n FROM cart_lines').get()).toEqual({ n: 0 });
     const outage = agent.database.handle.prepare('SELECT plate, ended_at IS NOT NULL AS ended FROM stock_outages').all();
     expect(outage).toEqual([{ plate: '1.1.3', ended: 1 }]);
+
+    // The hour for the cloud: what sold, what came back, how long the facing was empty.
+    const hour = agent.stock.hour(Date.UTC(2026, 11, 7, 9), Date.UTC(2026, 11, 7, 10))!;
+    const sparkling = hour.find((p) => p.product === 'water-sparkling-500')!;
+    expect(sparkling).toMatchObject({ unitsOnShelf: 8, sold: 3, putBack: 0, velocity: 3, restocked: 3, corrected: 0 });
+    expect(sparkling.outOfStockSeconds).toHaveLength(1);
+    expect(sparkling.outOfStockSeconds[0]!.plate).toBe('1.1.3');
+    expect(sparkling.outOfStockSeconds[0]!.seconds).toBeGreaterThanOrEqual(4);
   });
 
   it('alerts an item left on a foreign plate until it is taken away, and keeps a drifting plate counted', async () => {

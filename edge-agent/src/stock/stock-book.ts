@@ -27,7 +27,8 @@ export interface Facing {
   implausible: string | null;
 }
 
-export type StockChangeKind = 'sale' | 'put-back' | 'restock' | 'reconcile' | 'misplaced' | 'misplaced-removed';
+/** `counted`: the first reading of a facing; `reconcile`: a settled plate corrected the count. */
+export type StockChangeKind = 'counted' | 'sale' | 'put-back' | 'restock' | 'reconcile' | 'misplaced' | 'misplaced-removed';
 
 export interface StockChange {
   kind: StockChangeKind;
@@ -174,6 +175,6 @@ export class StockBook {
     if (n === f.units && !first) return undefined;
     const delta = n - f.units;
     f.units = n;
-    return { kind: 'reconcile', plate, product: f.product, delta, units: n, at, weightEvent: null };
+    return { kind: first ? 'counted' : 'reconcile', plate, product: f.product, delta, units: n, at, weightEvent: null };
   }
 }

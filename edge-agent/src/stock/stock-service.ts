@@ -17,6 +17,7 @@ import type { ShelfGramsTick } from '../shelf/shelf-tick.js';
 import type { StoreLayout } from '../sim/store-layout.js';
 import type { RestockWindows } from './restock-windows.js';
 import { StockBook, type Facing, type StockChange } from './stock-book.js';
+import type { StockSummaryPayload } from '../../../sync/summary-payloads.js';
 
 /** How often a quiet shelf's plates are read as stock (store time). */
 const SETTLE_EVERY_MS = 1_000;
@@ -61,6 +62,29 @@ export class StockService implements Component {
   /** Whether a product may be offered: known to be on a shelf, or not known to be gone. */
   inStock(product: string): boolean {
     return this.book.inStock(product);
+  }
+
+  /** Per product for the hourly summary: units at the hour's end, movements in it, time out of stock per facing. */
+  hour(from: number, to: number): StockSummaryPayload['products'] | undefined {
+    const repo = this.repo;
+    if (!repo || this.book.facings.length === 0) return undefined;
+    const moved = repo.movedSince(to);
+    const byProduct = new Map<string, StockSummaryPayload['products'][number]>();
+    for (const f of this.book.facings) {
+      let p = byProduct.get(f.product);
+      if (!p) byProduct.set(f.product, (p = { product: f.product, unitsOnShelf: 0, sold: 0, putBack: 0, velocity: 0, restocked: 0, corrected: 0, outOfStockSeconds: [] }));
+      p.unitsOnShelf += Math.max(0, f.units - (moved.get(f.plate) ?? 0));
+    }
+    for (const h of repo.productHour(from, to)) {
+      const p = byProduct.get(h.product);
+      if (!p) continue;
+      Object.assign(p, { sold: h.sold, putBack: h.putBack, velocity: h.sold - h.putBack, restocked: h.restocked, corrected: h.corrected });
+    }
+    for (const o of repo.outages(from, to)) {
+      const seconds = (Math.min(o.endedAt ?? to, to) - Math.max(o.startedAt, from)) / 1000;
+      byProduct.get(o.product)?.outOfStockSeconds.push({ plate: o.plate, seconds: Math.round(seconds) });
+    }
+    return [...byProduct.values()].sort((a, b) => (a.product < b.product ? -1 : 1));
   }
 
   async start(): Promise<void> {

@@ -23,7 +23,7 @@ export const shelfStock: Migration = {
         at           INTEGER NOT NULL,
         plate        TEXT    NOT NULL,
         product      TEXT    NOT NULL,
-        kind         TEXT    NOT NULL CHECK (kind IN ('sale', 'put-back', 'restock', 'reconcile', 'misplaced', 'misplaced-removed')),
+        kind         TEXT    NOT NULL CHECK (kind IN ('counted', 'sale', 'put-back', 'restock', 'reconcile', 'misplaced', 'misplaced-removed')),
         delta        INTEGER NOT NULL,
         units        INTEGER NOT NULL,
         weight_event INTEGER
