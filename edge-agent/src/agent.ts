@@ -210,6 +210,7 @@ export class Agent {
       calibration,
       vision,
       signage,
+      stock: this.stock,
       problems: this.problems,
     };
     this.admin = new AdminServer({

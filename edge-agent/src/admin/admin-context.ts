@@ -7,6 +7,7 @@ import type { Logger } from '../log.js';
 import type { CalibrationStore } from '../shelf/calibration-store.js';
 import type { ShelfReadings } from '../shelf/shelf-readings.js';
 import type { SignageService } from '../signage/signage-service.js';
+import type { StockService } from '../stock/stock-service.js';
 import type { StoreLayout } from '../sim/store-layout.js';
 import type { VisionService } from '../vision/vision-service.js';
 import type { HealthReport } from './health-report.js';
@@ -27,6 +28,7 @@ export interface AdminContext {
   calibration: CalibrationStore;
   vision: VisionService;
   signage: SignageService;
+  stock: StockService;
   /** Device problems reported while building the agent (a camera that could not be set up). */
   problems: readonly { device: string; message: string; at: number }[];
 }

@@ -12,6 +12,7 @@ import { devicesPage } from './pages/devices-page.js';
 import { livePage } from './pages/live-page.js';
 import { loginPage } from './pages/login-page.js';
 import { settingsPage } from './pages/settings-page.js';
+import { stockPage } from './pages/stock-page.js';
 
 export function adminPages(ctx: AdminContext): FastifyPluginAsync {
   return async (app) => {
@@ -19,6 +20,7 @@ export function adminPages(ctx: AdminContext): FastifyPluginAsync {
     await app.register(loginPage(ctx));
     await app.register(livePage(ctx));
     await app.register(cartsPage(ctx));
+    await app.register(stockPage(ctx));
     await app.register(analyticsPage(ctx));
     await app.register(devicesPage(ctx));
     await app.register(calibrationPage(ctx));

@@ -59,6 +59,10 @@ export class StockService implements Component {
     this.badgePrefixes = options.config.analytics.staffBadges.map((p) => p.toUpperCase());
   }
 
+  get restock(): RestockWindows {
+    return this.options.restock;
+  }
+
   /** Whether a product may be offered: known to be on a shelf, or not known to be gone. */
   inStock(product: string): boolean {
     return this.book.inStock(product);

@@ -8,6 +8,7 @@ import type { User } from '../../db/repositories/users.js';
 export const NAV = [
   { path: '/live', label: 'Live store' },
   { path: '/carts', label: 'Carts & receipts' },
+  { path: '/stock', label: 'Stock & alerts' },
   { path: '/analytics', label: 'Analytics' },
   { path: '/devices', label: 'Devices' },
   { path: '/calibration', label: 'Calibration' },

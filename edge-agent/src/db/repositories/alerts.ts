@@ -16,6 +16,8 @@ export class AlertRepository {
   private readonly insert: Statement;
   private readonly openList: Statement;
   private readonly setState: Statement;
+  private readonly ack: Statement;
+  private readonly recentList: Statement;
   private readonly outbox: OutboxRepository;
   private readonly resolveTx: (kind: string, subject: string, detail: Record<string, unknown>, at: number) => number | undefined;
 
@@ -30,6 +32,8 @@ export class AlertRepository {
     this.insert = db.prepare('INSERT INTO alerts (kind, subject, detail, at, state, state_at) VALUES (?, ?, ?, ?, ?, ?)');
     this.openList = db.prepare("SELECT * FROM alerts WHERE state != 'resolved' ORDER BY id");
     this.setState = db.prepare('UPDATE alerts SET state = ?, state_at = ? WHERE id = ?');
+    this.ack = db.prepare("UPDATE alerts SET state = 'acknowledged', state_at = ? WHERE id = ? AND state = 'open'");
+    this.recentList = db.prepare("SELECT id, kind, subject, detail, at, state FROM alerts WHERE state != 'resolved' OR state_at >= ? ORDER BY id DESC LIMIT 500");
     this.resolveTx = db.transaction((kind: string, subject: string, detail: Record<string, unknown>, at: number) => {
       const existing = this.findOpen.get(kind, subject) as { id: number } | undefined;
       if (!existing) return undefined;
@@ -63,6 +67,19 @@ export class AlertRepository {
       this.outbox.add('alert.raised', { v: 1, idempotencyKey: `${this.storeId}:alert:${id}`, storeId: this.storeId, alertId: id, kind, subject, detail, at: new Date(alert.at).toISOString() }, at);
     }
     return { alert, created: true };
+  }
+
+  /** Staff saw it: acknowledged alerts stay until the fault ends (resolved), but stop asking for attention. */
+  acknowledge(id: number, at: number): boolean {
+    return this.ack.run(Math.round(at), id).changes === 1;
+  }
+
+  /** Alerts not resolved, and those resolved since `resolvedSince`. */
+  recent(resolvedSince: number): Alert[] {
+    return (this.recentList.all(Math.round(resolvedSince)) as { id: number; kind: string; subject: string; detail: string; at: number; state: Alert['state'] }[]).map((r) => ({
+      ...r,
+      detail: JSON.parse(r.detail) as Record<string, unknown>,
+    }));
   }
 
   open(): Alert[] {
