@@ -17,6 +17,7 @@ import { TagPassageRepository } from '../db/repositories/rfid.js';
 import { scoreGate } from '../rfid/rfid-scoring.js';
 import type { TruthGateEvent, TruthTagPassage, TruthTrackPoint, TruthVisit, TruthWeightEvent } from '../sim/ground-truth.js';
 import { evaluateAnalytics } from '../analytics/analytics-eval.js';
+import { evaluateStock } from '../stock/stock-eval.js';
 import { EXIT_BAD_INPUT, EXIT_OK, printResult, type CliIo } from './output.js';
 
 /** Opens a recording and one of its ground-truth streams; a problem is reported and gives undefined. */
@@ -248,4 +249,30 @@ export async function evalRecognition(options: EvalRecognitionOptions, io: CliIo
   } finally {
     await model.release();
   }
+}
+
+export interface EvalStockOptions {
+  recording: string;
+  dataDir?: string;
+  noiseM: number;
+  missRate: number;
+  seed: number;
+}
+
+/** `edge-agent eval stock`: the agent's shelf stock and stock alerts against a simulated day's truth. */
+export async function evalStock(options: EvalStockOptions, io: CliIo, log: Logger): Promise<number> {
+  let result;
+  try {
+    result = await evaluateStock(options.recording, { noiseM: options.noiseM, missRate: options.missRate, seed: options.seed, ...(options.dataDir ? { dataDir: options.dataDir } : {}) }, log);
+  } catch (err) {
+    if (!(err instanceof RecordingError)) throw err;
+    io.err(`error: ${err.message}`);
+    return EXIT_BAD_INPUT;
+  }
+  for (const f of result.faults) io.err(`${f.kind} at ${f.plate}${f.product ? ` (${f.product})` : ''}, ${f.at}: ${f.alertedAfterSeconds === null ? 'never alerted' : `alerted ${f.alertedAfterSeconds} s after the shelf settled`}; ${f.alerts} alert(s)`);
+  io.err(
+    `stock within ±1 unit ${(result.withinOneUnit * 100).toFixed(1)} % of ${result.samples} facing samples (exact ${(result.exact * 100).toFixed(1)} %); faults alerted within 10 s ${(result.faultsAlertedWithin10s * 100).toFixed(0)} %; ${result.restocks} restocks, ${result.restockCartLines} cart lines from them`,
+  );
+  printResult(io, { ok: true, ...result });
+  return EXIT_OK;
 }
