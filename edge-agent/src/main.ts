@@ -15,7 +15,7 @@ import { screensReport, screensUrls, type ScreensOptions } from './cli/screens.j
 import { userAdd, userList, userPassword, userSetDisabled, type UserOptions } from './cli/users.js';
 import { receiptsCommand, reviewDecideCommand, reviewListCommand, type CheckoutCliOptions, type ReceiptsOptions, type ReviewDecideOptions } from './cli/checkout.js';
 import { galleryAdd, galleryList, galleryRemove, type GalleryAddOptions, type GalleryOptions } from './cli/gallery.js';
-import { evalAnalytics, evalReceipts, evalRecognition, evalRfid, evalShelf, type EvalAnalyticsOptions, type EvalReceiptsOptions, type EvalRecognitionOptions } from './cli/eval.js';
+import { evalAnalytics, evalReceipts, evalRecognition, evalRfid, evalShelf, evalStock, type EvalAnalyticsOptions, type EvalReceiptsOptions, type EvalRecognitionOptions, type EvalStockOptions } from './cli/eval.js';
 import { evalMot } from './cli/eval-mot.js';
 import { recordCommand, type RecordCliOptions } from './cli/record.js';
 import { calibrateScale, type CalibrateScaleOptions } from './cli/calibrate.js';
@@ -70,7 +70,7 @@ export function buildCli(io: CliIo, setExit: (code: number) => void): Command {
     .option('--seed <n>', 'seed: the same seed gives the same day, to the byte', integer, 1)
     .option('--minutes <m>', 'length of the day', Number, 5)
     .option('--shoppers <k>', 'shoppers arriving', integer, 10)
-    .addOption(new Option('--profile <profile>', 'difficulty').choices(['easy', 'busy']).default('easy'))
+    .addOption(new Option('--profile <profile>', 'difficulty').choices(['easy', 'busy', 'stock']).default('easy'))
     .option('--knobs <json>', 'scenario knobs as JSON, e.g. \'{"putBackRate":0.2}\'')
     .option('--out <dir>', 'recording folder to write (must be new or empty)')
     .option('--no-video', 'skip camera video (shelves and gates only)')
@@ -285,6 +285,16 @@ export function buildCli(io: CliIo, setExit: (code: number) => void): Command {
     .option('--miss-rate <share>', 'share of true floor positions dropped without video, each on its own', Number, 0.05)
     .option('--seed <n>', 'seed of the misses and the noise', integer, 1)
     .action(async (opts: EvalReceiptsOptions) => setExit(await evalReceipts(opts, io, createRootLogger({ level: 'warn' }))));
+
+  evaluate
+    .command('stock')
+    .description("replay a simulated day (edge-agent sim --profile stock) and hold the agent's stock per facing and its stock alerts against the truth (JSON on the last line)")
+    .requiredOption('--recording <dir>', 'recording with truth/stock.jsonl, truth/stock-faults.jsonl and truth/restocks.jsonl')
+    .option('--data-dir <dir>', 'empty directory for the replay database (default: a new temporary one)')
+    .option('--noise-m <m>', 'position noise of the true floor positions (standard deviation, metres)', Number, 0.1)
+    .option('--miss-rate <share>', 'share of true floor positions dropped', Number, 0.05)
+    .option('--seed <n>', 'seed of the misses and the noise', integer, 1)
+    .action(async (opts: EvalStockOptions) => setExit(await evalStock(opts, io, createRootLogger({ level: 'warn' }))));
 
   evaluate
     .command('recognition')
