@@ -27,6 +27,8 @@ export interface TruthWeightEvent {
   tEnd: number;
   /** A return onto a plate the product does not belong to. */
   misplaced: boolean;
+  /** Units staff put on the shelf when restocking (`kind` is 'return', `shopper` the member of staff). */
+  restock?: true;
 }
 
 /** Shelf contact that changes no stock: a reach into an empty facing, a hand resting on the shelf. */
@@ -90,6 +92,47 @@ export interface TruthTagPassage {
   shopper: string;
 }
 
+/**
+ * Units of one facing — a product on a plate, each unit counted on the plate under its centre; a
+ * misplaced unit counts on the plate it lies on under its own product. Lines without `cause` are
+ * the start of the day and the snapshot of every facing each 10 s; lines with one are changes, at
+ * the instant the units left or reached the plate (the lift of a pick, the release of a put).
+ */
+export interface TruthStock {
+  at: number;
+  plate: string;
+  product: string;
+  units: number;
+  cause?: 'pick' | 'put-back' | 'misplace' | 'restock';
+}
+
+/** One visit of staff restocking a facing: from their arrival at the shelf to the settle of their last put. */
+export interface TruthRestock {
+  at: number;
+  end: number;
+  shelf: string;
+  plate: string;
+  product: string;
+  /** Units put on the shelf. */
+  units: number;
+  staff: string;
+  /** EPC of the staff badge they carry. */
+  badge: string;
+}
+
+/**
+ * Faults of the stock the agent should notice: a facing emptied (at the settle of the pick that
+ * emptied it, or the start of the day), a unit left where its product does not belong (at the
+ * settle of the put), a plate drifting far more than the rest (once, at the start of the day).
+ */
+export interface TruthStockFault {
+  at: number;
+  kind: 'out-of-stock' | 'misplaced' | 'drift';
+  plate: string;
+  product?: string;
+  detail?: string;
+}
+
 export interface TruthStreams {
   tracks: TruthTrackPoint;
   'weight-events': TruthWeightEvent;
@@ -99,8 +142,14 @@ export interface TruthStreams {
   receipts: TruthReceipt;
   dwell: TruthVisit;
   'rfid-passages': TruthTagPassage;
+  stock: TruthStock;
+  restocks: TruthRestock;
+  'stock-faults': TruthStockFault;
 }
 
 export type TruthStream = keyof TruthStreams;
 
 export const TRUTH_STREAMS: readonly TruthStream[] = ['tracks', 'weight-events', 'touches', 'gate-events', 'carts', 'receipts', 'dwell', 'rfid-passages'];
+
+/** Written only on days with stock knobs (or `stockTruth`), so older days record as before. */
+export const STOCK_TRUTH_STREAMS: readonly TruthStream[] = ['stock', 'restocks', 'stock-faults'];

@@ -7,8 +7,8 @@ import type { StoreConfig } from '../../../device-config/schema.js';
 import { RecordingWriter } from '../recording/recording-writer.js';
 import { calibrationTruth, simCameraRig } from './cameras/sim-camera.js';
 import { SceneRenderer } from './render/scene-renderer.js';
-import { TRUTH_STREAMS } from './ground-truth.js';
-import type { Scenario } from './scenario.js';
+import { STOCK_TRUTH_STREAMS, TRUTH_STREAMS } from './ground-truth.js';
+import { stockKnobs, type Scenario } from './scenario.js';
 import { StoreWorld } from './store-world.js';
 import { VideoWriter } from './video/video-writer.js';
 
@@ -44,6 +44,7 @@ export async function recordSimulation(options: { config: StoreConfig; scenario:
     ),
   });
   for (const stream of TRUTH_STREAMS) writer.declareTruth(stream);
+  if (stockKnobs(scenario.knobs).truth) for (const stream of STOCK_TRUTH_STREAMS) writer.declareTruth(stream);
   for (const c of world.controllers) for (const n of c.noise) writer.truth('plate-noise', n);
 
   const cameras = new Map<string, { writer: VideoWriter; frame: Buffer; frames: number }>();

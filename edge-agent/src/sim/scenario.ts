@@ -39,6 +39,21 @@ export const ScenarioKnobsSchema = Type.Object(
     walkSpeedMps: Type.Number({ exclusiveMinimum: 0, default: 1.0 }),
     staffWalks: Type.Integer({ minimum: 0, default: 0, description: 'members of staff walking out of the back room (the staff-only zone) to the shelves and back' }),
     lingerSeconds: Type.Tuple([Type.Number({ minimum: 0 }), Type.Number({ minimum: 0 })], { default: [3, 10] }),
+    // Stock knobs carry no schema defaults: a recording's manifest echoes the knobs, and days recorded
+    // before these knobs existed must stay byte for byte the same. Absent means off (see stockKnobs).
+    restockWalks: Type.Optional(Type.Integer({ minimum: 0, description: 'staff restocking a low facing (a product on a plate), out of the back room with a badge tag; default 0' })),
+    restockBelowUnits: Type.Optional(Type.Integer({ minimum: 0, description: 'a restock goes to a facing with this many units or fewer (else the lowest); default 2' })),
+    emptyFacings: Type.Optional(Type.Integer({ minimum: 0, description: 'facings of products of at least 20 g that start the day with only 1–3 units; default 0' })),
+    driftingPlate: Type.Optional(
+      Type.Object(
+        {
+          plate: Type.String({ pattern: '^\\d+\\.\\d+\\.\\d+$' }),
+          gPerHour: Type.Number({ description: 'drift added to the plate\'s own small random drift' }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    stockTruth: Type.Optional(Type.Boolean({ description: 'write the stock truth streams (stock, restocks, stock-faults); on by itself when any stock knob is set; default false' })),
   },
   { additionalProperties: false, default: {} },
 );
@@ -48,7 +63,7 @@ export const ScenarioSchema = Type.Object(
     seed: Type.Integer(),
     minutes: Type.Number({ exclusiveMinimum: 0, description: 'length of the store day' }),
     shoppers: Type.Integer({ minimum: 0, description: 'shoppers arriving (a group counts each member)' }),
-    profile: Type.Enum(['easy', 'busy'], { default: 'easy' }),
+    profile: Type.Enum(['easy', 'busy', 'stock'], { default: 'easy' }),
     /** Store time of the first instant (ms since the epoch). */
     startAt: Type.Number({ default: Date.UTC(2026, 10, 2, 9, 0, 0) }),
     knobs: ScenarioKnobsSchema,
@@ -59,24 +74,45 @@ export const ScenarioSchema = Type.Object(
 export type Scenario = Type.Static<typeof ScenarioSchema>;
 export type ScenarioKnobs = Type.Static<typeof ScenarioKnobsSchema>;
 
+const BUSY: Partial<ScenarioKnobs> = {
+  groupRate: 0.2,
+  sameShelfRate: 0.3,
+  putBackRate: 0.15,
+  misplaceRate: 0.3,
+  handRestRate: 0.1,
+  multiUnitRate: 0.15,
+  itemsMax: 5,
+  noiseP90G: 3.0,
+  dropRate: 0.003,
+  corruptRate: 0.001,
+  carryInRate: 0.08,
+  gateLingerRate: 0.12,
+};
+
 /** Knob values of each profile; explicit knobs win. */
 export const PROFILES: Record<Scenario['profile'], Partial<ScenarioKnobs>> = {
   easy: {},
-  busy: {
-    groupRate: 0.2,
-    sameShelfRate: 0.3,
-    putBackRate: 0.15,
-    misplaceRate: 0.3,
-    handRestRate: 0.1,
-    multiUnitRate: 0.15,
-    itemsMax: 5,
-    noiseP90G: 3.0,
-    dropRate: 0.003,
-    corruptRate: 0.001,
-    carryInRate: 0.08,
-    gateLingerRate: 0.12,
-  },
+  busy: BUSY,
+  /**
+   * A busy day for the shelf-stock feature: facings planted nearly empty, restocks only of facings
+   * down to one unit (else the lowest) — so most planted facings run out before staff come — and a
+   * creeping plate under olive oil (1 050 g units). Made for the demo store.
+   */
+  stock: { ...BUSY, restockWalks: 4, restockBelowUnits: 1, emptyFacings: 5, driftingPlate: { plate: '2.1.5', gPerHour: 24 } },
 };
+
+/** The stock knobs with their defaults filled in, and whether the stock truth streams are written. */
+export function stockKnobs(knobs: ScenarioKnobs): { restockWalks: number; restockBelowUnits: number; emptyFacings: number; driftingPlate: ScenarioKnobs['driftingPlate']; truth: boolean } {
+  const restockWalks = knobs.restockWalks ?? 0;
+  const emptyFacings = knobs.emptyFacings ?? 0;
+  return {
+    restockWalks,
+    restockBelowUnits: knobs.restockBelowUnits ?? 2,
+    emptyFacings,
+    driftingPlate: knobs.driftingPlate,
+    truth: knobs.stockTruth === true || restockWalks > 0 || emptyFacings > 0 || knobs.driftingPlate !== undefined,
+  };
+}
 
 let validator: ((data: unknown) => boolean) & { errors?: unknown } | undefined;
 

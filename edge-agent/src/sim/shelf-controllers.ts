@@ -74,7 +74,7 @@ export class SimShelfController {
           calibratedCountsPerGram: countsPerGram * (1 + plateHw.normal(0, 0.0005)),
         },
         sigma,
-        driftRate: (random.between(-1, 1) * knobs.driftMaxGPerHour) / 3_600_000,
+        driftRate: (random.between(-1, 1) * knobs.driftMaxGPerHour + (knobs.driftingPlate?.plate === p.key ? knobs.driftingPlate.gPerHour : 0)) / 3_600_000,
         drift: 0,
         stuckRaw: undefined,
       };

@@ -43,6 +43,8 @@ const SHELF_DEPTH_M = 0.45;
 const GAP_M = 0.006;
 /** Shelves are stocked to at most this share of each plate's capacity. */
 const LOAD_LIMIT = 0.7;
+/** A centre this close to the seam of two plates is on the seam. */
+const SEAM_M = 0.001;
 
 export class ShelfStock {
   private readonly units = new Map<number, StockUnit>();
@@ -50,6 +52,10 @@ export class ShelfStock {
   private readonly plateLoad = new Map<string, number>();
   private readonly trueUnitWeight = new Map<string, number>();
   private readonly nextSerial = new Map<string, number>();
+  /** Units each facing (plate|product) was stocked with, or would have been when planted nearly empty. */
+  private readonly full = new Map<string, number>();
+  /** Facings (plate|product) planted nearly empty, with the units they start with. */
+  private readonly scarce = new Map<string, number>();
   private nextId = 1;
 
   constructor(
@@ -58,6 +64,8 @@ export class ShelfStock {
     private readonly random: Random,
     /** Systematic difference between catalogue and true weights, as a share of the tolerance. */
     biasOfTolerance = 1,
+    /** Facings to start the day with only 1–3 units, chosen with their own randomness. */
+    emptyFacings?: { count: number; random: Random },
   ) {
     for (const p of layout.plates.keys()) this.plateLoad.set(p, 0);
     for (const product of products) {
@@ -66,7 +74,70 @@ export class ShelfStock {
       this.trueUnitWeight.set(product.id, product.unitWeight + bias);
       for (const facing of this.facingsOf(product)) this.facings.push(facing);
     }
+    if (emptyFacings && emptyFacings.count > 0) this.plantScarce(emptyFacings.count, emptyFacings.random);
     for (const facing of this.facings) this.fill(facing);
+  }
+
+  /** Every facing of the planogram: a product on a plate. */
+  plannedFacings(): { plate: string; product: string; shelf: string }[] {
+    const out: { plate: string; product: string; shelf: string }[] = [];
+    for (const f of this.facings) {
+      for (const p of this.platesUnder(f.shelf, f.u0, f.u1)) {
+        if (this.products.find((x) => x.id === f.product)!.plates.includes(p.key)) out.push({ plate: p.key, product: f.product, shelf: f.shelf.key });
+      }
+    }
+    return out;
+  }
+
+  /** Units per facing ("plate|product"), each unit on the plate under its centre; misplaced units under their own product. */
+  facingUnits(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const f of this.plannedFacings()) counts.set(facingKey(f.plate, f.product), 0);
+    for (const u of this.units.values()) {
+      const plate = this.plateUnder(u);
+      if (!plate) continue;
+      const key = facingKey(plate, u.product);
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+    }
+    return counts;
+  }
+
+  /** The plate under a unit's centre. */
+  plateUnder(unit: Pick<StockUnit, 'shelf' | 'u'>): string | undefined {
+    const shelf = this.layout.shelves.get(unit.shelf);
+    return shelf && plateAt(shelf, unit.u).key;
+  }
+
+  /** Units the facing holds when fully stocked (what it started with, unless planted nearly empty). */
+  fullUnits(plate: string, product: string): number {
+    return this.full.get(facingKey(plate, product)) ?? 0;
+  }
+
+  /**
+   * Staff put a new unit (from the back room: its own weight and tag) into the first free slot of
+   * the product's facing whose column lies on `plate`; undefined when the plate's columns are full.
+   */
+  restock(product: string, plate: string, random: Random): StockUnit | undefined {
+    const layout = this.layout.plates.get(plate);
+    const config = this.products.find((p) => p.id === product);
+    const facing = layout && this.facings.find((f) => f.product === product && f.shelf.key === `${layout.gondola}.${layout.shelf}`);
+    if (!facing || !config) return undefined;
+    const slot = this.freeSlot(facing, plate);
+    if (!slot) return undefined;
+    const size = packageSize(config);
+    const epc = this.newEpc(config, random);
+    const id = this.nextId++;
+    this.add({ id, product, ...(epc ? { epc } : {}), weight: this.unitWeightSample(config, random), shelf: facing.shelf.key, u: slot.u, depth: slot.depth, widthM: size.widthM, heightM: size.heightM, misplaced: false });
+    return this.units.get(id);
+  }
+
+  private plantScarce(count: number, random: Random): void {
+    const candidates = this.products.filter((p) => p.unitWeight >= 20 && this.facings.some((f) => f.product === p.id));
+    for (const product of random.shuffle([...candidates]).slice(0, count)) {
+      const plates = this.plannedFacings().filter((f) => f.product === product.id);
+      if (plates.length === 0) continue;
+      this.scarce.set(facingKey(random.pick(plates).plate, product.id), random.int(1, 3));
+    }
   }
 
   /** The grams resting on a plate right now (without sensor effects). */
@@ -182,11 +253,17 @@ export class ShelfStock {
     const maxUnits = Math.min(facing.columns.length * facing.rows, Math.floor(budget / unitWeight), 40);
     const target = Math.max(1, Math.round(maxUnits * this.random.between(0.55, 0.9)));
     const spread = (facing.u1 - facing.u0 - facing.columns.length * facing.pitch) / 2;
+    const placed = new Map<string, number>();
     for (let n = 0; n < target; n++) {
       const column = n % facing.columns.length;
       const row = facing.columns[column]!;
       if (row >= facing.rows) continue;
       facing.columns[column] = row + 1;
+      const u = facing.u0 + spread + (column + 0.5) * facing.pitch;
+      const key = facingKey(plateAt(facing.shelf, u).key, product.id);
+      this.full.set(key, (this.full.get(key) ?? 0) + 1);
+      if ((placed.get(key) ?? 0) >= (this.scarce.get(key) ?? Infinity)) continue;
+      placed.set(key, (placed.get(key) ?? 0) + 1);
       const epc = this.newEpc(product);
       this.add({
         id: 0,
@@ -194,7 +271,7 @@ export class ShelfStock {
         ...(epc ? { epc } : {}),
         weight: this.unitWeightSample(product),
         shelf: facing.shelf.key,
-        u: facing.u0 + spread + (column + 0.5) * facing.pitch,
+        u,
         depth: row * facing.rowPitch,
         widthM: size.widthM,
         heightM: size.heightM,
@@ -223,23 +300,25 @@ export class ShelfStock {
     };
   }
 
-  private newEpc(product: ProductConfig): string | undefined {
+  private newEpc(product: ProductConfig, random = this.random): string | undefined {
     if (!product.rfidTagged) return undefined;
-    const serial = this.nextSerial.get(product.id) ?? this.random.int(1_000, 9_000_000);
+    const serial = this.nextSerial.get(product.id) ?? random.int(1_000, 9_000_000);
     this.nextSerial.set(product.id, serial + 1);
     return encodeSgtin96(toGtin14(product.gtin), serial);
   }
 
-  private unitWeightSample(product: ProductConfig): number {
+  private unitWeightSample(product: ProductConfig, random = this.random): number {
     // Units of one product vary a little around the product's true weight.
-    return Math.max(1, this.trueUnitWeight.get(product.id)! + this.random.normal(0, product.weightTolerance * 0.4));
+    return Math.max(1, this.trueUnitWeight.get(product.id)! + random.normal(0, product.weightTolerance * 0.4));
   }
 
-  private freeSlot(facing: Facing): { u: number; depth: number } | undefined {
+  /** The front-most free slot of the facing, only among columns lying on `plate` when given. */
+  private freeSlot(facing: Facing, plate?: string): { u: number; depth: number } | undefined {
     const spread = (facing.u1 - facing.u0 - facing.columns.length * facing.pitch) / 2;
     let best: { u: number; depth: number } | undefined;
     for (let c = 0; c < facing.columns.length; c++) {
       const u = facing.u0 + spread + (c + 0.5) * facing.pitch;
+      if (plate !== undefined && plateAt(facing.shelf, u).key !== plate) continue;
       const occupied = [...this.units.values()].filter((x) => x.shelf === facing.shelf.key && !x.misplaced && Math.abs(x.u - u) < facing.pitch / 2);
       if (occupied.length >= facing.rows) continue;
       const frontmost = occupied.reduce((m, x) => Math.min(m, x.depth), Infinity);
@@ -264,4 +343,13 @@ export class ShelfStock {
     this.units.delete(unit.id);
     for (const s of this.shares(unit)) this.plateLoad.set(s.plate, (this.plateLoad.get(s.plate) ?? 0) - s.grams);
   }
+}
+
+export function facingKey(plate: string, product: string): string {
+  return `${plate}|${product}`;
+}
+
+/** The plate under a point of the shelf; a unit centred on a seam (half its weight on each plate) counts on the left one. */
+function plateAt(shelf: ShelfLayout, u: number): PlateLayout {
+  return shelf.plates.find((p) => u < p.u1 + SEAM_M) ?? shelf.plates[shelf.plates.length - 1]!;
 }

@@ -10,11 +10,13 @@ import { FloorPaths } from './floor-paths.js';
 import type { TruthLine, TruthStream, TruthStreams } from './ground-truth.js';
 import { Random } from './random.js';
 import { randomAppearance } from './appearance.js';
-import type { Scenario } from './scenario.js';
+import { chooseRestockFacing, planRestock, restockBadge, SIM_STAFF_BADGE_PREFIX, type RestockContext, type RestockReach, type RestockVisit } from './restock-walks.js';
+import { stockKnobs, type Scenario } from './scenario.js';
 import { SimShelfController } from './shelf-controllers.js';
 import { DisturbanceSet, knock, press } from './shelf-disturbances.js';
-import { ShelfStock, type StockUnit } from './shelf-stock.js';
+import { facingKey, ShelfStock, type StockUnit } from './shelf-stock.js';
 import { SimRfid, type WorldTag } from './sim-rfid.js';
+import { STOCK_SNAPSHOT_MS, StockTruth } from './stock-truth.js';
 import { ShopperTimeline } from './shopper-timeline.js';
 import { StoreLayout, centroid, type Vec2 } from './store-layout.js';
 import { VisitPlanner, type GatePlace, type VisitAction } from './visit-planner.js';
@@ -76,6 +78,10 @@ export class StoreWorld {
   /** Members of staff on the floor: walks out of the back room to the shelves and back. */
   private readonly staff = new Map<string, ShopperTimeline>();
   private staffToCome = 0;
+  /** Staff restocking right now (they are among `staff` too), and the facings they have taken on. */
+  private readonly restocks = new Map<string, RestockVisit>();
+  private readonly restockClaims = new Set<string>();
+  private readonly stockTruth: StockTruth | undefined;
   private readonly members = new Map<string, MemberState>();
   private readonly parties = new Map<string, { token: string; members: string[]; left: number; lines: Map<string, number> }>();
   private readonly gates = new Map<string, { ref: SimDeviceRef; bootDeviceMs: number }>();
@@ -100,7 +106,14 @@ export class StoreWorld {
     this.startAt = scenario.startAt;
     this.clock = this.startAt;
     this.plannedEndAt = this.startAt + scenario.minutes * 60_000;
-    this.stock = new ShelfStock(this.layout, config.planogram.products, this.random.fork('stock'));
+    const stockKnobValues = stockKnobs(scenario.knobs);
+    const drifting = stockKnobValues.driftingPlate?.plate;
+    if (drifting !== undefined && !this.layout.plates.has(drifting)) throw new Error(`invalid scenario knobs: driftingPlate ${drifting} is not a plate of store ${config.store.id}`);
+    const emptyFacings = stockKnobValues.emptyFacings > 0 ? { count: stockKnobValues.emptyFacings, random: this.random.fork('empty-facings') } : undefined;
+    this.stock = new ShelfStock(this.layout, config.planogram.products, this.random.fork('stock'), 1, emptyFacings);
+    this.stockTruth = stockKnobValues.truth
+      ? new StockTruth(this.stock, config.planogram.products, { stock: (line) => this.out.truth('stock', line), fault: (fault) => this.out.truth('stock-faults', fault) })
+      : undefined;
     const sensors = this.random.fork('sensors');
     this.controllers = [...this.layout.shelves.values()]
       .filter((s) => s.protocol === 'scale-line')
@@ -121,13 +134,15 @@ export class StoreWorld {
         knobs: scenario.knobs,
         entry: this.entry,
         exit: this.exit,
-        others: () => [...this.members.values()].map((m) => m.timeline),
+        others: () => this.othersOnTheFloor(),
       },
       this.random.fork('visits'),
     );
     this.scheduleDevices();
     this.scheduleArrivals();
     this.scheduleStaffWalks();
+    this.scheduleStockTruth();
+    this.scheduleRestocks();
   }
 
   /** Serial devices the world speaks through (shelf controllers and gates). */
@@ -328,6 +343,110 @@ export class StoreWorld {
     }
   }
 
+  /** The stock as the day starts (with the planted drift), then a snapshot every 10 s. */
+  private scheduleStockTruth(): void {
+    const truth = this.stockTruth;
+    if (!truth) return;
+    this.queue.schedule(this.startAt, () => {
+      truth.start(this.startAt);
+      const drifting = this.options.scenario.knobs.driftingPlate;
+      if (!drifting) return;
+      const own = this.options.config.planogram.products.find((p) => p.plates.includes(drifting.plate));
+      const total = this.controllers.flatMap((c) => c.noise).find((n) => n.plate === drifting.plate)?.driftGPerHour ?? drifting.gPerHour;
+      this.out.truth('stock-faults', {
+        at: this.startAt,
+        kind: 'drift',
+        plate: drifting.plate,
+        ...(own ? { product: own.id } : {}),
+        detail: `drifts ${round3(total)} g/h (${drifting.gPerHour} g/h planted on top of its own small drift)`,
+      });
+    });
+    const snapshot = (n: number) => () => {
+      truth.snapshot(this.startAt + n * STOCK_SNAPSHOT_MS);
+      if (!this.dayOver) this.queue.schedule(this.startAt + (n + 1) * STOCK_SNAPSHOT_MS, snapshot(n + 1));
+    };
+    this.queue.schedule(this.startAt + STOCK_SNAPSHOT_MS, snapshot(1));
+  }
+
+  /** Restock walks at spread times over the day: one in each equal slice of it, at a seeded moment. */
+  private scheduleRestocks(): void {
+    const { restockWalks: walks, restockBelowUnits } = stockKnobs(this.options.scenario.knobs);
+    const room = this.layout.zonesOfType('staff-only')[0];
+    if (walks === 0 || !room || this.layout.plates.size === 0) return;
+    const random = this.random.fork('restock');
+    const context: RestockContext = { layout: this.layout, paths: new FloorPaths(this.layout), speed: this.options.scenario.knobs.walkSpeedMps, room: room.centroid, others: () => this.othersOnTheFloor() };
+    const prefix = (this.options.config.analytics?.staffBadges?.[0] ?? SIM_STAFF_BADGE_PREFIX).toUpperCase();
+    const windowMs = Math.max(60_000, this.plannedEndAt - this.startAt - 120_000);
+    this.staffToCome += walks;
+    for (let i = 0; i < walks; i++) {
+      const at = this.startAt + 5_000 + (windowMs * (i + random.between(0.2, 0.8))) / walks;
+      const staff = `restock-${String(i + 1).padStart(2, '0')}`;
+      this.queue.schedule(at, () => {
+        this.staffToCome -= 1;
+        this.restockWalk(context, random, staff, restockBadge(prefix, i + 1), restockBelowUnits);
+      });
+    }
+  }
+
+  private restockWalk(context: RestockContext, random: Random, staff: string, badge: string, belowUnits: number): void {
+    const target = chooseRestockFacing(this.stock, belowUnits, this.restockClaims, random);
+    if (!target) return;
+    const claim = facingKey(target.plate, target.product);
+    this.restockClaims.add(claim);
+    const visit = planRestock(context, random, staff, badge, this.clock, target);
+    this.restocks.set(staff, visit);
+    this.staff.set(staff, visit.timeline);
+    let units = 0;
+    for (const reach of visit.reaches) {
+      this.queue.schedule(reach.contactAt, () => this.restockContact(visit, reach));
+      this.queue.schedule(reach.liftAt, () => void (units += this.restockPut(visit, reach, random)));
+    }
+    const end = visit.reaches.length > 0 ? visit.reaches[visit.reaches.length - 1]!.settleAt : visit.leaveShelfAt;
+    this.queue.schedule(end, () => {
+      this.restockClaims.delete(claim);
+      const { plate, product, shelf } = visit.target;
+      this.out.truth('restocks', { at: visit.arriveAt, end, shelf, plate, product, units, staff, badge });
+    });
+    this.queue.schedule(visit.timeline.leaveAt, () => {
+      this.staff.delete(staff);
+      this.restocks.delete(staff);
+    });
+  }
+
+  /** Shoppers and restocking staff, whom a shopper (or restocker) planning a visit makes room for. */
+  private othersOnTheFloor(): ShopperTimeline[] {
+    return [...[...this.members.values()].map((m) => m.timeline), ...[...this.restocks.values()].map((v) => v.timeline)];
+  }
+
+  private restockContact(visit: RestockVisit, r: RestockReach): void {
+    const plate = visit.target.plate;
+    this.disturbances.add(press(plate, r.contactAt, r.liftAt + 200 - r.contactAt, r.pressGrams, r.hz + 1));
+    const shelf = this.layout.shelves.get(visit.target.shelf)!;
+    const i = shelf.plates.findIndex((p) => p.key === plate);
+    for (const p of [shelf.plates[i], shelf.plates[i - 1], shelf.plates[i + 1]]) {
+      if (p) this.disturbances.add(knock(p.key, r.liftAt, p.key === plate ? r.knockGrams : r.knockGrams * 0.4, r.tauMs, r.hz));
+    }
+  }
+
+  /** Units of one reach onto the facing, never past full; returns how many went on. */
+  private restockPut(visit: RestockVisit, r: RestockReach, random: Random): number {
+    const { plate, product, shelf, full } = visit.target;
+    const now = this.stock.facingUnits().get(facingKey(plate, product)) ?? 0;
+    const units: StockUnit[] = [];
+    for (let k = Math.min(r.units, full - now); k > 0; k--) {
+      const unit = this.stock.restock(product, plate, random);
+      if (!unit) break;
+      units.push(unit);
+    }
+    if (units.length === 0) {
+      this.out.truth('touches', { shopper: visit.staff, plates: [plate], kind: 'empty-reach', tStart: r.contactAt, tEnd: r.settleAt });
+      return 0;
+    }
+    this.weightEvent('return', visit.staff, '', product, shelf, units, 1, r.contactAt, r.settleAt, false, true);
+    this.stockTruth?.changed(r.liftAt, 'restock', r.settleAt, visit.staff);
+    return units.length;
+  }
+
   private arrive(size: number): ShopperTimeline[] {
     this.partiesToCome = Math.max(0, this.partiesToCome - 1);
     const party = `p${String(++this.partyCount).padStart(4, '0')}`;
@@ -388,6 +507,7 @@ export class StoreWorld {
         for (const u of units) tl.take(u.product, a.at);
         this.addLine(member, a.product, units.length);
         this.weightEvent('pick', a.shopper, tl.token, a.product, a.shelf, units, -1, a.contactAt, a.settleAt, false);
+        this.stockTruth?.changed(a.at, 'pick', a.settleAt, a.shopper);
         return;
       }
       case 'return':
@@ -405,6 +525,8 @@ export class StoreWorld {
         if (!placed) return;
         this.addLine(member, unit.product, -1);
         this.weightEvent('return', a.shopper, tl.token, unit.product, placed.shelf, [placed], 1, a.contactAt, a.settleAt, placed.misplaced);
+        this.stockTruth?.changed(a.at, placed.misplaced ? 'misplace' : 'put-back', a.settleAt, a.shopper);
+        this.stockTruth?.placed(this.stock.plateUnder(placed), placed.product, a.settleAt, a.shopper);
         return;
       }
       case 'hand-rest':
@@ -445,10 +567,15 @@ export class StoreWorld {
       if (!p) continue;
       for (const units of m.taken.values()) for (const u of units) if (u.epc) tags.push({ epc: u.epc, x: p.x, y: p.y, z: 0.9, shelf: undefined });
     }
+    for (const v of this.restocks.values()) {
+      const p = v.timeline.positionAt(at);
+      // A badge clipped on at the chest.
+      if (p) tags.push({ epc: v.badge, x: p.x, y: p.y, z: 1.3, shelf: undefined });
+    }
     return tags;
   }
 
-  private weightEvent(kind: 'pick' | 'return', shopper: string, token: string, product: string, shelf: string, units: StockUnit[], sign: number, tStart: number, tEnd: number, misplaced: boolean): void {
+  private weightEvent(kind: 'pick' | 'return', shopper: string, token: string, product: string, shelf: string, units: StockUnit[], sign: number, tStart: number, tEnd: number, misplaced: boolean, restock = false): void {
     const plates: Record<string, number> = {};
     let delta = 0;
     for (const unit of units) {
@@ -471,6 +598,7 @@ export class StoreWorld {
       tStart,
       tEnd,
       misplaced,
+      ...(restock ? { restock: true as const } : {}),
     });
   }
 
