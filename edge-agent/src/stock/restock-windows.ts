@@ -5,6 +5,8 @@
  */
 export class RestockWindows {
   private readonly until = new Map<string, { until: number; by: string }>();
+  /** Staff standing at the shelf right now (a track known as staff): restocking without a badge. */
+  staffAt: ((shelf: string, at: number) => boolean) | undefined;
 
   /** `shelf` "G.S", or "*" for every shelf. */
   start(shelf: string, until: number, by: string): void {
@@ -19,7 +21,7 @@ export class RestockWindows {
   active(shelf: string, at: number): boolean {
     const own = this.until.get(shelf);
     const all = this.until.get('*');
-    return (own !== undefined && at <= own.until) || (all !== undefined && at <= all.until);
+    return (own !== undefined && at <= own.until) || (all !== undefined && at <= all.until) || (this.staffAt?.(shelf, at) ?? false);
   }
 
   list(at: number): { shelf: string; until: number; by: string }[] {

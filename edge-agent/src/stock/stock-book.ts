@@ -164,13 +164,14 @@ export class StockBook {
     const n = Math.max(0, Math.round(measured));
     const rest = measured - n;
     f.sigma = Math.sqrt(noise * noise + n * f.tolerance * f.tolerance) / f.unitWeight;
-    if (Math.abs(rest) > WHOLE) {
+    const first = f.settledAt === null;
+    // The first reading has nothing to hold it against: the nearest whole number is the count.
+    if (Math.abs(rest) > WHOLE && !first) {
       // Neither n nor n ± 1: keep the count the events say, and say it is less sure.
       f.sigma = Math.max(f.sigma, Math.abs(rest));
       return undefined;
     }
     f.zero += this.driftTracking * rest * f.unitWeight;
-    const first = f.settledAt === null;
     f.settledAt = at;
     if (n === f.units && !first) return undefined;
     const delta = n - f.units;

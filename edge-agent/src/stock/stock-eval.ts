@@ -18,6 +18,7 @@ import { replay } from '../recording/replay-session.js';
 import { readTruth } from '../recording/truth-file.js';
 import type { Agent } from '../agent.js';
 import { round3 } from '../numbers.js';
+import type { TruthWeightEvent } from '../sim/ground-truth.js';
 
 interface TruthStock {
   at: number;
@@ -164,8 +165,12 @@ export async function evaluateStock(dir: string, options: StockEvalOptions, log:
   const db = new BetterSqlite3(join(summary.dataDir, DATABASE_FILE), { readonly: true });
   let restockCartLines = 0;
   try {
-    const lines = db.prepare('SELECT w.shelf AS shelf, w.t_end AS at FROM cart_lines c JOIN weight_events w ON w.id = c.weight_event_id').all() as { shelf: string; at: number }[];
-    restockCartLines = lines.filter((l) => restocks.some((r) => r.shelf === l.shelf && l.at >= r.at && l.at <= r.end + 5_000)).length;
+    // Cart lines made of the weight staff put on a shelf: an agent weight event settling within 2 s
+    // of a true restock put on the same shelf.
+    const puts = (readTruth<TruthWeightEvent>(recording, 'weight-events') ?? []).filter((w) => w.restock);
+    // (Weight put on a shelf can only become a put-back line; a shopper's pick beside the staff is shopping.)
+    const lines = db.prepare("SELECT w.shelf AS shelf, w.t_end AS at FROM cart_lines c JOIN weight_events w ON w.id = c.weight_event_id WHERE w.kind = 'return'").all() as { shelf: string; at: number }[];
+    restockCartLines = lines.filter((l) => puts.some((p) => p.shelf === l.shelf && Math.abs(l.at - p.tEnd) <= 2_000)).length;
   } finally {
     db.close();
   }

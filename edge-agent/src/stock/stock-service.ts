@@ -23,6 +23,9 @@ import type { StockSummaryPayload } from '../../../sync/summary-payloads.js';
 const SETTLE_EVERY_MS = 1_000;
 /** A tracked zero is stored again once it moved this much. */
 const ZERO_STORE_GRAMS = 0.5;
+/** Staff this close to where one stands at a shelf, seen this recently, are restocking it. */
+const STAFF_REACH_M = 1.2;
+const STAFF_SEEN_MS = 3_000;
 
 export interface StockServiceOptions {
   config: StoreConfig;
@@ -47,6 +50,8 @@ export class StockService implements Component {
   private readonly lastEventAt = new Map<string, number>();
   private readonly lastSettleAt = new Map<string, number>();
   private readonly storedZero = new Map<string, number>();
+  private readonly staff = new Map<string, { x: number; y: number; at: number }>();
+  private readonly standAt = new Map<string, { x: number; y: number }[]>();
   private readonly platesOf = new Map<string, { key: string; index: number }[]>();
   private readonly badgePrefixes: string[];
   private failures = 0;
@@ -55,7 +60,10 @@ export class StockService implements Component {
 
   constructor(private readonly options: StockServiceOptions) {
     this.book = new StockBook(options.config.planogram.products, options.config.stock.driftTracking);
-    for (const shelf of options.layout.shelves.values()) this.platesOf.set(shelf.key, shelf.plates.map((p) => ({ key: p.key, index: p.index })));
+    for (const shelf of options.layout.shelves.values()) {
+      this.platesOf.set(shelf.key, shelf.plates.map((p) => ({ key: p.key, index: p.index })));
+      this.standAt.set(shelf.key, shelf.plates.map((p) => p.standAt));
+    }
     this.badgePrefixes = options.config.analytics.staffBadges.map((p) => p.toUpperCase());
   }
 
@@ -111,6 +119,15 @@ export class StockService implements Component {
         if (c.kind === 'misplaced-removed' && !this.book.facing(c.plate)?.foreign.some((f) => f.product === c.product)) this.resolve('misplaced', `${c.plate}:${c.product}`, { plate: c.plate });
       }
     });
+    bus.on('analytics.staff', this.name, (s) => void this.staff.set(s.shopper, { x: NaN, y: NaN, at: -Infinity }));
+    bus.on('vision.shoppers', this.name, (u) => {
+      for (const t of u.tracks) {
+        const known = this.staff.get(t.id);
+        if (known) Object.assign(known, { x: t.x, y: t.y, at: t.at });
+      }
+      for (const id of u.ended) this.staff.delete(id);
+    });
+    this.options.restock.staffAt = (shelf, at) => this.staffAtShelf(shelf, at);
     bus.on('rfid.tag', this.name, (o) => {
       if (o.kind !== 'seen' || !o.shelf || !this.isBadge(o.epc)) return;
       this.options.restock.start(o.shelf, o.at + config.stock.restockMinutes * 60_000, `badge ${o.epc}`);
@@ -119,6 +136,7 @@ export class StockService implements Component {
 
   async stop(): Promise<void> {
     this.options.bus.removeAllOf(this.name);
+    this.options.restock.staffAt = undefined;
     this.repo = undefined;
   }
 
@@ -223,6 +241,17 @@ export class StockService implements Component {
     } catch (err) {
       this.fail(err);
     }
+  }
+
+  /** A member of staff (a track analytics knows as staff) seen lately where one stands to reach the shelf. */
+  private staffAtShelf(shelf: string, at: number): boolean {
+    if (this.staff.size === 0) return false;
+    const spots = this.standAt.get(shelf) ?? [];
+    for (const s of this.staff.values()) {
+      if (at - s.at > STAFF_SEEN_MS || s.at - at > STAFF_SEEN_MS) continue;
+      if (spots.some((p) => Math.hypot(p.x - s.x, p.y - s.y) <= STAFF_REACH_M)) return true;
+    }
+    return false;
   }
 
   private isBadge(epc: string): boolean {
