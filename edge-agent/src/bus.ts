@@ -58,6 +58,8 @@ export interface BusEvents {
   'signage.attributed': { screen: string; exposureId: number; product: string; shopper: string; at: number };
   /** A facing's stock moved (a sale, a put-back, a restock, a correction by weight), after it is stored. */
   'stock.changed': StockChange;
+  /** What checkout decided a weight event was (product, count, whether misplaced), after its cart line is stored. */
+  'checkout.line': { weightEvent: number; kind: 'pick' | 'return'; product: string; count: number; misplaced: boolean; at: number };
   /** A receipt was written (with its outbox message), after commit. */
   'checkout.receipt': { receiptId: number; sessionId: number; token: string; total: number; lines: number; reviewLines: number; latencyMs: number; at: number };
 }

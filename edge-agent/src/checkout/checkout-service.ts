@@ -7,7 +7,7 @@
  */
 import type { Database } from 'better-sqlite3';
 import type { ProductConfig, StoreConfig } from '../../../device-config/schema.js';
-import type { EventBus } from '../bus.js';
+import type { BusEvents, EventBus } from '../bus.js';
 import type { StoreDatabase } from '../db/database.js';
 import { CartLedgerRepository } from '../db/repositories/cart-ledger.js';
 import { OutboxRepository } from '../db/repositories/outbox.js';
@@ -204,6 +204,7 @@ export class CheckoutService implements Component {
       ...(e.flags.length > 0 ? { flags: e.flags } : {}),
     };
     const db = this.db!;
+    let decided: BusEvents['checkout.line'] | undefined;
     db.transaction(() => {
       if (!fused || fused.session === null) {
         this.counts.unattributed += 1;
@@ -243,7 +244,10 @@ export class CheckoutService implements Component {
           evidence: { ...evidence, cartLine: line.id },
         }, e.tEnd);
       }
+      decided = { weightEvent: e.id, kind: e.kind, product: fused.product, count: fused.count, misplaced: fused.misplaced, at: e.tEnd };
     })();
+    // Who held what explains a put-back better than weight alone: the stock hears the decision.
+    if (decided) this.options.bus.emit('checkout.line', decided);
   }
 
   private tagPassage(p: TagPassage): void {

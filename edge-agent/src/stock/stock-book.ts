@@ -99,9 +99,10 @@ export class StockBook {
   }
 
   /** A weight event moves the counts of the plates it changed; `restocking`: staff filling the shelf. */
-  weightEvent(e: WeightEvent, restocking: boolean): StockChange[] {
+  weightEvent(e: WeightEvent, restocking: boolean, decided?: { product: string; count: number }): StockChange[] {
     const out: StockChange[] = [];
-    const top = e.candidates[0];
+    // What checkout decided (a put-back of what the shopper held) wins over the weight's own guess.
+    const top = decided ? { product: decided.product, count: decided.count } : e.candidates[0];
     for (const [plate, delta] of Object.entries(e.perPlate)) {
       const f = this.byPlate.get(plate);
       if (!f || !Number.isFinite(delta)) continue;

@@ -6,7 +6,7 @@
  * once while it lasts and resolved when it ends.
  */
 import type { StoreConfig } from '../../../device-config/schema.js';
-import type { EventBus } from '../bus.js';
+import type { BusEvents, EventBus } from '../bus.js';
 import type { StoreDatabase } from '../db/database.js';
 import { AlertRepository } from '../db/repositories/alerts.js';
 import { StockRepository, type StoredLevel } from '../db/repositories/stock.js';
@@ -51,6 +51,7 @@ export class StockService implements Component {
   private readonly lastSettleAt = new Map<string, number>();
   private readonly storedZero = new Map<string, number>();
   private readonly staff = new Map<string, { x: number; y: number; at: number }>();
+  private readonly decided = new Map<number, BusEvents['checkout.line']>();
   private readonly standAt = new Map<string, { x: number; y: number }[]>();
   private readonly platesOf = new Map<string, { key: string; index: number }[]>();
   private readonly badgePrefixes: string[];
@@ -111,13 +112,20 @@ export class StockService implements Component {
     bus.on('shelf.weight-event', this.name, (e) => {
       this.lastEventAt.set(e.shelf, e.tEnd);
       const restocking = this.options.restock.active(e.shelf, e.tEnd);
-      const changes = this.book.weightEvent(e, restocking);
+      const decided = this.decided.get(e.id);
+      this.decided.delete(e.id);
+      const changes = this.book.weightEvent(e, restocking, decided?.kind === 'return' ? decided : undefined);
       if (restocking && e.kind === 'return') this.counts.restockArrivals += 1;
       this.store(changes);
       for (const c of changes) {
         if (c.kind === 'misplaced') this.raise('misplaced', `${c.plate}:${c.product}`, { plate: c.plate, product: c.product, weightEvent: c.weightEvent });
         if (c.kind === 'misplaced-removed' && !this.book.facing(c.plate)?.foreign.some((f) => f.product === c.product)) this.resolve('misplaced', `${c.plate}:${c.product}`, { plate: c.plate });
       }
+    });
+    // Checkout decides before this service hears the same weight event (it listens first).
+    bus.on('checkout.line', this.name, (d) => {
+      this.decided.set(d.weightEvent, d);
+      if (this.decided.size > 100) this.decided.delete(this.decided.keys().next().value!);
     });
     bus.on('analytics.staff', this.name, (s) => void this.staff.set(s.shopper, { x: NaN, y: NaN, at: -Infinity }));
     bus.on('vision.shoppers', this.name, (u) => {
