@@ -153,6 +153,9 @@ describe('shelf stock', { timeout: 60_000 }, () => {
     // Taken away again: weight-wise as likely eight packs of mints, but the stray's weight fits better.
     expect(alerts).toEqual([`+misplaced 1.4.3:${stray.product}`, `-misplaced 1.4.3:${stray.product}`]);
     expect(agent.stock.book.facing('1.4.3')).toMatchObject({ units: 14 });
+    // A second stray stays through the restart below.
+    feed.move(4, 23);
+    expect(agent.stock.book.facing('1.4.5')!.foreign).toHaveLength(1);
 
     // The mints' load cell creeps up by 18 g over two minutes (most of a unit): still 14.
     feed.run(120, () => {
@@ -161,6 +164,7 @@ describe('shelf stock', { timeout: 60_000 }, () => {
     expect(agent.stock.book.facing('1.4.3')).toMatchObject({ units: 14 });
     expect(agent.stock.book.facing('1.4.3')!.zero).toBeGreaterThan(12);
     expect(alerts.filter((a) => a.includes('1.4.3'))).toHaveLength(2);
+    expect(alerts.filter((a) => a.startsWith('+misplaced 1.4.5:'))).toHaveLength(1);
     await agent.stop('restart');
 
     // A restart starts from the stored levels and the tracked zero.
@@ -169,5 +173,6 @@ describe('shelf stock', { timeout: 60_000 }, () => {
     cleanups.push(async () => void (await again.stop('test')));
     expect(again.stock.book.facing('1.4.3')).toMatchObject({ units: 14 });
     expect(again.stock.book.facing('1.4.3')!.zero).toBeGreaterThan(12);
+    expect(again.stock.book.facing('1.4.5')!.foreign.map((f) => f.product)).toEqual(['mints-strong-22']);
   });
 });

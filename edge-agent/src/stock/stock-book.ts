@@ -89,11 +89,12 @@ export class StockBook {
   }
 
   /** The state kept in the database from an earlier run. */
-  restore(saved: { plate: string; product: string; units: number; zero: number; settledAt: number | null }): void {
+  restore(saved: { plate: string; product: string; units: number; zero: number; foreign: Facing['foreign']; settledAt: number | null }): void {
     const f = this.byPlate.get(saved.plate);
     if (!f || f.product !== saved.product) return;
     f.units = saved.units;
     f.zero = saved.zero;
+    f.foreign = saved.foreign.map((x) => ({ ...x }));
     f.settledAt = saved.settledAt;
     f.sigma = 1;
   }

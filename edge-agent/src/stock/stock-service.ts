@@ -205,7 +205,7 @@ export class StockService implements Component {
 
   private levelOf(f: Facing): StoredLevel {
     this.storedZero.set(f.plate, f.zero);
-    return { plate: f.plate, product: f.product, units: f.units, zero: f.zero, settledAt: f.settledAt };
+    return { plate: f.plate, product: f.product, units: f.units, zero: f.zero, foreign: f.foreign, settledAt: f.settledAt };
   }
 
   private storeLevels(facings: readonly Facing[]): void {

@@ -15,6 +15,7 @@ export const shelfStock: Migration = {
         product    TEXT    NOT NULL,
         units      INTEGER NOT NULL,
         zero       REAL    NOT NULL,
+        foreign_items TEXT NOT NULL DEFAULT '[]',
         settled_at INTEGER,
         updated_at INTEGER NOT NULL
       );

@@ -6,6 +6,8 @@ export interface StoredLevel {
   product: string;
   units: number;
   zero: number;
+  /** Items lying on the plate that belong elsewhere. */
+  foreign: { product: string; count: number; grams: number; at: number }[];
   settledAt: number | null;
 }
 
@@ -25,10 +27,10 @@ export class StockRepository {
   constructor(db: Database) {
     this.s = {
       upsert: db.prepare(
-        'INSERT INTO stock_levels (plate, product, units, zero, settled_at, updated_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (plate) DO UPDATE SET product = excluded.product, units = excluded.units, zero = excluded.zero, settled_at = excluded.settled_at, updated_at = excluded.updated_at',
+        'INSERT INTO stock_levels (plate, product, units, zero, foreign_items, settled_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (plate) DO UPDATE SET product = excluded.product, units = excluded.units, zero = excluded.zero, foreign_items = excluded.foreign_items, settled_at = excluded.settled_at, updated_at = excluded.updated_at',
       ),
       move: db.prepare('INSERT INTO stock_movements (at, plate, product, kind, delta, units, weight_event) VALUES (?, ?, ?, ?, ?, ?, ?)'),
-      levels: db.prepare('SELECT plate, product, units, zero, settled_at AS settledAt FROM stock_levels'),
+      levels: db.prepare('SELECT plate, product, units, zero, foreign_items AS foreignItems, settled_at AS settledAt FROM stock_levels'),
       openOutage: db.prepare('SELECT id FROM stock_outages WHERE plate = ? AND ended_at IS NULL'),
       startOutage: db.prepare('INSERT INTO stock_outages (plate, product, started_at) VALUES (?, ?, ?)'),
       endOutage: db.prepare('UPDATE stock_outages SET ended_at = ? WHERE plate = ? AND ended_at IS NULL'),
@@ -41,12 +43,12 @@ export class StockRepository {
     // Movements and the levels they lead to in one transaction: a crash leaves both or neither.
     this.record = db.transaction((changes: readonly StockChange[], levels: readonly StoredLevel[], at: number) => {
       for (const c of changes) this.s['move']!.run(Math.round(c.at), c.plate, c.product, c.kind, c.delta, c.units, c.weightEvent);
-      for (const l of levels) this.s['upsert']!.run(l.plate, l.product, l.units, l.zero, l.settledAt === null ? null : Math.round(l.settledAt), Math.round(at));
+      for (const l of levels) this.s['upsert']!.run(l.plate, l.product, l.units, l.zero, JSON.stringify(l.foreign), l.settledAt === null ? null : Math.round(l.settledAt), Math.round(at));
     });
   }
 
   levels(): StoredLevel[] {
-    return this.s['levels']!.all() as StoredLevel[];
+    return (this.s['levels']!.all() as (Omit<StoredLevel, 'foreign'> & { foreignItems: string })[]).map(({ foreignItems, ...r }) => ({ ...r, foreign: JSON.parse(foreignItems) as StoredLevel['foreign'] }));
   }
 
   /** Opens an outage of the plate unless one is open; closes it with `out` false. */
