@@ -14,6 +14,7 @@ import type { ReviewItem, StoredReceipt } from '../../db/repositories/receipts.j
 import { ShopperSessionRepository } from '../../db/repositories/shopper-sessions.js';
 import { UserRepository } from '../../db/repositories/users.js';
 import type { AdminContext } from '../admin-context.js';
+import { tokenHint } from './token-hint.js';
 
 const MAX_RANGE_MS = 31 * 24 * HOUR;
 
@@ -56,7 +57,6 @@ async function onlyKnownFields(request: FastifyRequest, reply: FastifyReply): Pr
 const fail = (reply: FastifyReply, statusCode: number, error: string) => reply.code(statusCode).send({ statusCode, error });
 
 /** Payment tokens are not for every viewer's eyes: enough to tell two apart. */
-const tokenHint = (token: string) => (token.length > 4 ? `…${token.slice(-4)}` : token);
 
 export function cartsApi(app: FastifyInstance, ctx: AdminContext): void {
   const products = new Map(ctx.config.planogram.products.map((p) => [p.id, p]));

@@ -17,6 +17,7 @@ import type { Database } from 'better-sqlite3';
 import type { BusEvents } from '../../bus.js';
 import type { AdminContext } from '../admin-context.js';
 import { floorPlan, type FloorPlan } from './floor-plan.js';
+import { tokenHint } from './token-hint.js';
 
 export interface LiveShopper {
   id: string;
@@ -117,11 +118,11 @@ export class LiveFeed {
     bus.on('vision.shoppers', this.owner, (u) => this.shoppersSeen(u));
     bus.on('gate.event', this.owner, (e) => {
       if (e.kind === 'pass') this.footfall = undefined;
-      this.add('gate', e.at, e.kind === 'pass' ? `${e.gate}: pass ${e.direction ?? ''}`.trim() : `${e.gate}: scan${e.token ? ` · ${e.token}` : ''}`, e.kind === 'pass' ? 'info' : 'ok');
+      this.add('gate', e.at, e.kind === 'pass' ? `${e.gate}: pass ${e.direction ?? ''}`.trim() : `${e.gate}: scan${e.token ? ` · ${tokenHint(e.token)}` : ''}`, e.kind === 'pass' ? 'info' : 'ok');
     });
     bus.on('shelf.weight-event', this.owner, (e) => this.add('weight', e.tEnd, this.describeWeight(e), e.flags.length > 0 || e.candidates[0]?.product == null ? 'warn' : 'info', e.plates));
     bus.on('checkout.receipt', this.owner, (r) =>
-      this.add('receipt', r.at, `receipt #${r.receiptId} · ${r.token} · ${r.lines} line${r.lines === 1 ? '' : 's'} · ${this.money.format(r.total / 100)}${r.reviewLines > 0 ? ` · ${r.reviewLines} to review` : ''}`, r.reviewLines > 0 ? 'warn' : 'ok'),
+      this.add('receipt', r.at, `receipt #${r.receiptId} · ${tokenHint(r.token)} · ${r.lines} line${r.lines === 1 ? '' : 's'} · ${this.money.format(r.total / 100)}${r.reviewLines > 0 ? ` · ${r.reviewLines} to review` : ''}`, r.reviewLines > 0 ? 'warn' : 'ok'),
     );
     bus.on('alert.raised', this.owner, (a) => this.add('alert', a.at, `${a.kind}: ${a.subject}`, 'bad'));
     bus.on('signage.card', this.owner, (c) =>
@@ -260,7 +261,7 @@ export class LiveFeed {
     return [...this.shoppers.values()].map((s) => {
       const session = tracker?.sessionOfTrack(s.id);
       const member = session?.members.some((m) => m.track === s.id && m.leftAt === null);
-      return { ...s, staff: floor.isStaff(s.id) || (tracker?.isStaff(s.id) ?? false), token: member ? session!.token : null };
+      return { ...s, staff: floor.isStaff(s.id) || (tracker?.isStaff(s.id) ?? false), token: member ? tokenHint(session!.token) : null };
     });
   }
 
@@ -274,7 +275,7 @@ export class LiveFeed {
           .map(([product, quantity]) => ({ product, name: this.products.get(product)?.name ?? product, quantity, price: this.products.get(product)?.price ?? 0 }));
         return {
           id: s.id,
-          token: s.token,
+          token: tokenHint(s.token),
           gate: s.gate,
           startedAt: s.startedAt,
           members: s.members.map((m) => ({ track: m.track, joinedAt: m.joinedAt, how: m.how, present: m.leftAt === null })),
