@@ -18,6 +18,12 @@ import type { BusEvents } from '../../bus.js';
 import type { AdminContext } from '../admin-context.js';
 import { floorPlan, type FloorPlan } from './floor-plan.js';
 import { tokenHint } from './token-hint.js';
+import { AlertRepository, type Alert } from '../../db/repositories/alerts.js';
+import { GateEventRepository } from '../../db/repositories/gate-events.js';
+import { ReceiptRepository } from '../../db/repositories/receipts.js';
+import { WeightEventRepository } from '../../db/repositories/weight-events.js';
+import type { GateEvent } from '../../devices/gate/gate-event.js';
+import type { WeightEvent } from '../../shelf/weight-event.js';
 
 export interface LiveShopper {
   id: string;
@@ -80,6 +86,8 @@ const TICK_MS = 1_000;
 const PING_MS = 15_000;
 const DROP_AFTER_MS = 3_000;
 const KEEP_EVENTS = 50;
+/** How far back the event list reaches when the page starts (after a restart). */
+const BACKFILL_MS = 6 * 3_600_000;
 /** A client this far behind is cut off; its page reconnects and starts from a fresh snapshot. */
 const MAX_BUFFERED = 1 << 20;
 
@@ -115,16 +123,15 @@ export class LiveFeed {
 
   start(): void {
     const { bus } = this.ctx;
+    this.backfill();
     bus.on('vision.shoppers', this.owner, (u) => this.shoppersSeen(u));
     bus.on('gate.event', this.owner, (e) => {
       if (e.kind === 'pass') this.footfall = undefined;
-      this.add('gate', e.at, e.kind === 'pass' ? `${e.gate}: pass ${e.direction ?? ''}`.trim() : `${e.gate}: scan${e.token ? ` · ${tokenHint(e.token)}` : ''}`, e.kind === 'pass' ? 'info' : 'ok');
+      this.gateEvent(e);
     });
-    bus.on('shelf.weight-event', this.owner, (e) => this.add('weight', e.tEnd, this.describeWeight(e), e.flags.length > 0 || e.candidates[0]?.product == null ? 'warn' : 'info', e.plates));
-    bus.on('checkout.receipt', this.owner, (r) =>
-      this.add('receipt', r.at, `receipt #${r.receiptId} · ${tokenHint(r.token)} · ${r.lines} line${r.lines === 1 ? '' : 's'} · ${this.money.format(r.total / 100)}${r.reviewLines > 0 ? ` · ${r.reviewLines} to review` : ''}`, r.reviewLines > 0 ? 'warn' : 'ok'),
-    );
-    bus.on('alert.raised', this.owner, (a) => this.add('alert', a.at, `${a.kind}: ${a.subject}`, 'bad'));
+    bus.on('shelf.weight-event', this.owner, (e) => this.weightEvent(e));
+    bus.on('checkout.receipt', this.owner, (r) => this.receipt(r.receiptId, r.token, r.lines, r.reviewLines, r.total, r.at));
+    bus.on('alert.raised', this.owner, (a) => this.alert(a));
     bus.on('signage.card', this.owner, (c) =>
       this.add('signage', c.at, `${c.screen}: ${c.trigger}${c.products.length > 0 ? ` · ${c.products.map((p) => this.products.get(p)?.name ?? p).join(', ')}` : ''}`, 'info'),
     );
@@ -188,6 +195,39 @@ export class LiveFeed {
     this.schedule();
   }
 
+  private gateEvent(e: GateEvent): void {
+    this.add('gate', e.at, e.kind === 'pass' ? `${e.gate}: pass ${e.direction ?? ''}`.trim() : `${e.gate}: scan${e.token ? ` · ${tokenHint(e.token)}` : ''}`, e.kind === 'pass' ? 'info' : 'ok');
+  }
+
+  private weightEvent(e: WeightEvent): void {
+    this.add('weight', e.tEnd, this.describeWeight(e), e.flags.length > 0 || e.candidates[0]?.product == null ? 'warn' : 'info', e.plates);
+  }
+
+  private receipt(id: number, token: string, lines: number, reviewLines: number, total: number, at: number): void {
+    this.add('receipt', at, `receipt #${id} · ${tokenHint(token)} · ${lines} line${lines === 1 ? '' : 's'} · ${this.money.format(total / 100)}${reviewLines > 0 ? ` · ${reviewLines} to review` : ''}`, reviewLines > 0 ? 'warn' : 'ok');
+  }
+
+  private alert(a: Alert): void {
+    this.add('alert', a.at, `${a.kind}: ${a.subject}`, 'bad');
+  }
+
+  /** After a restart the list starts from the stored facts of the last hours, not empty. */
+  private backfill(): void {
+    const db = this.ctx.database()?.handle;
+    if (!db) return;
+    const to = this.ctx.clock();
+    const from = to - BACKFILL_MS;
+    const items: { at: number; add: () => void }[] = [];
+    for (const e of new GateEventRepository(db).between(from, to + 1)) items.push({ at: e.at, add: () => this.gateEvent(e) });
+    for (const e of new WeightEventRepository(db).between(from, to + 1)) items.push({ at: e.tEnd, add: () => this.weightEvent(e) });
+    for (const r of new ReceiptRepository(db).between(from, to + 1)) {
+      items.push({ at: r.closedAt, add: () => this.receipt(r.id, r.token, r.lines.length, r.lines.filter((l) => l.status === 'review').length, r.total, r.closedAt) });
+    }
+    for (const a of new AlertRepository(db).recent(from)) if (a.at >= from) items.push({ at: a.at, add: () => this.alert(a) });
+    items.sort((a, b) => a.at - b.at);
+    for (const item of items.slice(-KEEP_EVENTS)) item.add();
+  }
+
   private add(type: LiveEvent['type'], at: number, text: string, level: LiveEvent['level'], plates?: string[]): void {
     const event: LiveEvent = { id: this.nextEventId++, type, at, text, level, ...(plates ? { plates: [...plates] } : {}) };
     this.events.push(event);
@@ -196,7 +236,7 @@ export class LiveFeed {
     this.schedule();
   }
 
-  private describeWeight(e: BusEvents['shelf.weight-event']): string {
+  private describeWeight(e: WeightEvent): string {
     const top = e.candidates[0];
     const what = top?.product ? `${top.count} × ${this.products.get(top.product)?.name ?? top.product}` : 'unknown item';
     const grams = `${e.deltaGrams > 0 ? '+' : '−'}${Math.round(Math.abs(e.deltaGrams))} g`;
