@@ -13,7 +13,7 @@ import type { EventBus } from '../edge-agent/src/bus.js';
 import type { Secrets } from '../edge-agent/src/config/secrets.js';
 import type { StoreDatabase } from '../edge-agent/src/db/database.js';
 import { OutboxRepository } from '../edge-agent/src/db/repositories/outbox.js';
-import { AlertRepository } from '../edge-agent/src/db/repositories/alerts.js';
+import { StaffAlerts } from '../edge-agent/src/alerts/staff-alerts.js';
 import type { DeviceAvailability } from '../edge-agent/src/devices/device-availability.js';
 import { describeError } from '../edge-agent/src/errors.js';
 import type { Component, ComponentHealth } from '../edge-agent/src/lifecycle.js';
@@ -73,7 +73,7 @@ export class OutboxPublisher implements Component {
   private readonly published = new Map<string, string>();
   private timer: NodeJS.Timeout | undefined;
   private backlogTimer: NodeJS.Timeout | undefined;
-  private alerts: AlertRepository | undefined;
+  private alerts: StaffAlerts | undefined;
   private lastError: string | undefined;
   private url: string | undefined;
   private readonly window: number;
@@ -166,7 +166,7 @@ export class OutboxPublisher implements Component {
     bus.on('checkout.receipt', this.name, () => this.drain());
     this.timer = setInterval(() => this.drain(), this.options.pollMs ?? 250);
     this.timer.unref();
-    this.alerts = new AlertRepository(this.options.database.handle, config.store.id);
+    this.alerts = new StaffAlerts(this.options.database.handle, config.store.id, bus);
     this.backlogTimer = setInterval(() => this.checkBacklog(), this.options.backlogCheckMs ?? 30_000);
     this.backlogTimer.unref();
   }
@@ -300,13 +300,8 @@ export class OutboxPublisher implements Component {
       const backlog = this.outbox.backlog();
       const limit = this.options.config.mqtt.backlogAlertRows;
       const detail = { rows: backlog.rows, oldestAt: backlog.oldestAt === null ? null : new Date(backlog.oldestAt).toISOString(), broker: this.url ?? null, limit };
-      if (backlog.rows < limit) {
-        const id = this.alerts.resolve('sync-backlog', this.options.config.store.id, detail, this.clock());
-        if (id !== undefined) this.options.bus.emit('alert.resolved', { id, kind: 'sync-backlog', subject: this.options.config.store.id, at: this.clock() });
-        return;
-      }
-      const raised = this.alerts.raise('sync-backlog', this.options.config.store.id, detail, this.clock());
-      if (raised.created) this.options.bus.emit('alert.raised', raised.alert);
+      if (backlog.rows < limit) this.alerts.resolve('sync-backlog', this.options.config.store.id, detail, this.clock());
+      else this.alerts.raise('sync-backlog', this.options.config.store.id, detail, this.clock());
     } catch (err) {
       this.lastError = describeError(err);
     }

@@ -218,7 +218,7 @@ export class Agent {
       port: config.admin.port,
       log: log.child({ module: 'admin' }),
       health: () => this.health(),
-      auth: { config, database: () => (this.database.isOpen ? this.database : undefined), clock: this.clock },
+      auth: { config, database: this.adminContext.database, clock: this.clock },
       plugins: [
         async (app) => app.register(screenRoutes, { signage, storeName: config.store.name, lang: config.store.locale, products: config.planogram.products }),
         adminPages(this.adminContext),

@@ -33,6 +33,13 @@ function port(value: string): number {
   return n;
 }
 
+/** The store whose database a staff command works on (the agent may be running on it). */
+function storeFlags(command: Command): Command {
+  return command
+    .option('-c, --config <file>', 'store configuration', DEMO_CONFIG())
+    .option('--data-dir <dir>', "data directory of the store database (default: the configuration's)");
+}
+
 function integer(value: string): number {
   if (!/^-?\d+$/.test(value)) throw new InvalidArgumentError('must be an integer');
   return Number(value);
@@ -167,37 +174,25 @@ export function buildCli(io: CliIo, setExit: (code: number) => void): Command {
     .option('--to <iso>', 'sessions that ended before (default: now)')
     .action(async (opts: ReceiptsOptions) => setExit(await receiptsCommand(opts, io, createRootLogger({ level: 'warn' }))));
   const user = program.command('user').description('admin page users (stop nothing: the agent may run)');
-  const userFlags = (c: Command) =>
-    c
-      .option('-c, --config <file>', 'store configuration', DEMO_CONFIG())
-      .option('--data-dir <dir>', "data directory of the store database (default: the configuration's)");
-  userFlags(user.command('add').description('add a user; the password is asked for (or read from standard input)').argument('<username>'))
+  storeFlags(user.command('add').description('add a user; the password is asked for (or read from standard input)').argument('<username>'))
     .addOption(new Option('--role <role>', 'what the user may do').choices(['admin', 'staff', 'viewer']).default('staff'))
     .option('--password-stdin', 'read the password from the first line of standard input')
     .action(async (username: string, opts: Omit<UserOptions, 'username'>) => setExit(await userAdd({ ...opts, username }, io, createRootLogger({ level: 'warn' }))));
-  userFlags(user.command('passwd').description("set a user's password (ends their sessions)").argument('<username>'))
+  storeFlags(user.command('passwd').description("set a user's password (ends their sessions)").argument('<username>'))
     .option('--password-stdin', 'read the password from the first line of standard input')
     .action(async (username: string, opts: Omit<UserOptions, 'username'>) => setExit(await userPassword({ ...opts, username }, io, createRootLogger({ level: 'warn' }))));
-  userFlags(user.command('disable').description('disable a user (ends their sessions)').argument('<username>')).action(async (username: string, opts: Omit<UserOptions, 'username'>) =>
+  storeFlags(user.command('disable').description('disable a user (ends their sessions)').argument('<username>')).action(async (username: string, opts: Omit<UserOptions, 'username'>) =>
     setExit(await userSetDisabled({ ...opts, username }, true, io, createRootLogger({ level: 'warn' }))),
   );
-  userFlags(user.command('enable').description('enable a user again (and unlock them)').argument('<username>')).action(async (username: string, opts: Omit<UserOptions, 'username'>) =>
+  storeFlags(user.command('enable').description('enable a user again (and unlock them)').argument('<username>')).action(async (username: string, opts: Omit<UserOptions, 'username'>) =>
     setExit(await userSetDisabled({ ...opts, username }, false, io, createRootLogger({ level: 'warn' }))),
   );
-  userFlags(user.command('list').description('every user with their role')).action(async (opts: Omit<UserOptions, 'username'>) => setExit(await userList(opts, io, createRootLogger({ level: 'warn' }))));
+  storeFlags(user.command('list').description('every user with their role')).action(async (opts: Omit<UserOptions, 'username'>) => setExit(await userList(opts, io, createRootLogger({ level: 'warn' }))));
   const screens = program.command('screens').description('shelf screens');
-  screens
-    .command('urls')
-    .description("the address each screen's browser opens, with its token (JSON on the last line)")
-    .option('-c, --config <file>', 'store configuration', DEMO_CONFIG())
-    .option('--data-dir <dir>', "data directory of the store database (default: the configuration's)")
+  storeFlags(screens.command('urls').description("the address each screen's browser opens, with its token (JSON on the last line)"))
     .option('--base-url <url>', 'the admin server as the screens reach it, e.g. http://10.0.0.5:8080')
     .action(async (opts: ScreensOptions) => setExit(await screensUrls(opts, io, createRootLogger({ level: 'warn' }))));
-  screens
-    .command('report')
-    .description('cards shown and picks attributed per screen and hour, and the uplift of triggered cards over idle content (JSON on the last line)')
-    .option('-c, --config <file>', 'store configuration', DEMO_CONFIG())
-    .option('--data-dir <dir>', "data directory of the store database (default: the configuration's)")
+  storeFlags(screens.command('report').description('cards shown and picks attributed per screen and hour, and the uplift of triggered cards over idle content (JSON on the last line)'))
     .option('--from <iso>', 'from (default: 24 hours ago)')
     .option('--to <iso>', 'before (default: now)')
     .action(async (opts: ScreensOptions) => setExit(await screensReport(opts, io, createRootLogger({ level: 'warn' }))));

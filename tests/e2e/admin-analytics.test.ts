@@ -17,7 +17,7 @@ import { ScreenExposureRepository, type ScreenTrigger } from '../../edge-agent/s
 import { silentLogger } from '../../edge-agent/src/log.js';
 import { addUsers, PASSWORDS, signInPage } from '../support/admin.js';
 import { artifactPath, chromiumAvailable, CHROMIUM_MISSING, launchChromium } from '../support/chromium.js';
-import { demoConfig } from '../support/demo-config.js';
+import { devicelessConfig } from '../support/demo-config.js';
 import { useTempDirs } from '../support/temp-dir.js';
 
 const tempDir = useTempDirs();
@@ -124,8 +124,7 @@ describe.skipIf(!chromiumAvailable())(`analytics page in Chromium (${CHROMIUM_MI
   let browser: Browser;
 
   beforeAll(async () => {
-    const base = demoConfig(tempDir());
-    const config = { ...base, cameras: [], gates: [], rfid: { ...base.rfid, readers: [] }, alerts: { ...base.alerts, diskLowMb: 0 } };
+    const config = devicelessConfig(tempDir());
     agent = new Agent({ config, secrets: { screenTokens: new Map() }, log: silentLogger(), version: 'x' });
     await agent.start();
     await addUsers(agent.database);

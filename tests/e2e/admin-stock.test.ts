@@ -9,7 +9,7 @@ import { Agent } from '../../edge-agent/src/agent.js';
 import { silentLogger } from '../../edge-agent/src/log.js';
 import { addUsers, PASSWORDS, signInPage } from '../support/admin.js';
 import { artifactPath, chromiumAvailable, CHROMIUM_MISSING, launchChromium } from '../support/chromium.js';
-import { demoConfig } from '../support/demo-config.js';
+import { devicelessConfig } from '../support/demo-config.js';
 import { useTempDirs } from '../support/temp-dir.js';
 
 const tempDir = useTempDirs();
@@ -23,8 +23,7 @@ afterAll(async () => {
 
 describe.skipIf(!chromiumAvailable())(`stock page (${chromiumAvailable() ? 'Debian chromium' : CHROMIUM_MISSING})`, { timeout: 90_000 }, () => {
   it('shows counts and alerts; staff acknowledge an alert and start a restock', async () => {
-    const base = demoConfig(tempDir());
-    const config = { ...base, cameras: [], gates: [], rfid: { ...base.rfid, readers: [] }, alerts: { ...base.alerts, diskLowMb: 0 } };
+    const config = devicelessConfig(tempDir());
     const agent = new Agent({ config, secrets: { screenTokens: new Map() }, log: silentLogger(), version: 'x' });
     await agent.start();
     try {

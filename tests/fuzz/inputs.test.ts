@@ -15,7 +15,7 @@ import { isConfigError } from '../../edge-agent/src/errors.js';
 import { silentLogger } from '../../edge-agent/src/log.js';
 import { Random } from '../../edge-agent/src/sim/random.js';
 import { addUsers, PASSWORDS } from '../support/admin.js';
-import { demoConfig, demoRaw } from '../support/demo-config.js';
+import { demoConfig, demoRaw, devicelessConfig } from '../support/demo-config.js';
 import { useTempDirs } from '../support/temp-dir.js';
 import { waitUntil } from '../support/cli.js';
 
@@ -143,8 +143,7 @@ describe(`inputs under fuzzing (${ROUNDS} each, seeded)`, { timeout: 600_000 }, 
   });
 
   it('admin HTTP bodies: every changing route answers random bodies with 2xx or 4xx, never 500 or a stack', async () => {
-    const base = demoConfig(tempDir());
-    const config = { ...base, cameras: [], gates: [], rfid: { ...base.rfid, readers: [] }, alerts: { ...base.alerts, diskLowMb: 0 } };
+    const config = devicelessConfig(tempDir());
     const agent = new Agent({ config, secrets: { screenTokens: new Map() }, log: silentLogger(), version: 'x' });
     await agent.start();
     cleanups.push(async () => void (await agent.stop('test')));

@@ -18,7 +18,7 @@ import { ReceiptRepository } from '../../edge-agent/src/db/repositories/receipts
 import { ScreenExposureRepository, type ScreenTrigger } from '../../edge-agent/src/db/repositories/screen-exposures.js';
 import { silentLogger } from '../../edge-agent/src/log.js';
 import { addUsers, PASSWORDS, signIn, type Signed } from '../support/admin.js';
-import { demoConfig } from '../support/demo-config.js';
+import { devicelessConfig } from '../support/demo-config.js';
 import { useTempDirs } from '../support/temp-dir.js';
 
 const tempDir = useTempDirs();
@@ -105,8 +105,7 @@ describe('analytics page API', { timeout: 60_000 }, () => {
   const cellM = 0.25;
 
   beforeAll(async () => {
-    const base = demoConfig(tempDir());
-    const config = { ...base, cameras: [], gates: [], rfid: { ...base.rfid, readers: [] }, alerts: { ...base.alerts, diskLowMb: 0 } };
+    const config = devicelessConfig(tempDir());
     expect(config.analytics.heatmap.cellM).toBe(cellM);
     agent = new Agent({ config, secrets: { screenTokens: new Map() }, log: silentLogger(), version: 'x' });
     await agent.start();

@@ -8,7 +8,7 @@ import { AlertRepository } from '../../edge-agent/src/db/repositories/alerts.js'
 import { GateEventRepository } from '../../edge-agent/src/db/repositories/gate-events.js';
 import { silentLogger } from '../../edge-agent/src/log.js';
 import { addUsers, PASSWORDS, signIn } from '../support/admin.js';
-import { demoConfig } from '../support/demo-config.js';
+import { devicelessConfig } from '../support/demo-config.js';
 import { useTempDirs } from '../support/temp-dir.js';
 
 const tempDir = useTempDirs();
@@ -19,8 +19,7 @@ afterEach(async () => {
 
 describe('live page after a restart', { timeout: 60_000 }, () => {
   it('lists the stored events of the last hours', async () => {
-    const base = demoConfig(tempDir());
-    const config = { ...base, cameras: [], gates: [], rfid: { ...base.rfid, readers: [] }, alerts: { ...base.alerts, diskLowMb: 0 } };
+    const config = devicelessConfig(tempDir());
     const first = new Agent({ config, secrets: { screenTokens: new Map() }, log: silentLogger(), version: 'x' });
     await first.start();
     const now = Date.now();

@@ -11,7 +11,7 @@ import { WeightEventRepository } from '../../edge-agent/src/db/repositories/weig
 import { silentLogger } from '../../edge-agent/src/log.js';
 import type { LiveSnapshot } from '../../edge-agent/src/admin/pages/live-api.js';
 import { addUsers, PASSWORDS, signIn, type Signed } from '../support/admin.js';
-import { demoConfig } from '../support/demo-config.js';
+import { devicelessConfig } from '../support/demo-config.js';
 import { useTempDirs } from '../support/temp-dir.js';
 
 const tempDir = useTempDirs();
@@ -21,8 +21,7 @@ afterEach(async () => {
 });
 
 async function startAgent() {
-  const base = demoConfig(tempDir());
-  const config = { ...base, cameras: [], gates: [], rfid: { ...base.rfid, readers: [] }, alerts: { ...base.alerts, diskLowMb: 0 } };
+  const config = devicelessConfig(tempDir());
   const agent = new Agent({ config, secrets: { screenTokens: new Map() }, log: silentLogger(), version: 'x' });
   await agent.start();
   let stopped = false;

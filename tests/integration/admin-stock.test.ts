@@ -8,7 +8,7 @@ import { AlertRepository } from '../../edge-agent/src/db/repositories/alerts.js'
 import { UserRepository } from '../../edge-agent/src/db/repositories/users.js';
 import { silentLogger } from '../../edge-agent/src/log.js';
 import { addUsers, PASSWORDS, signIn } from '../support/admin.js';
-import { demoConfig } from '../support/demo-config.js';
+import { devicelessConfig } from '../support/demo-config.js';
 import { useTempDirs } from '../support/temp-dir.js';
 
 const tempDir = useTempDirs();
@@ -19,8 +19,7 @@ afterEach(async () => {
 
 describe('admin stock and alerts', { timeout: 60_000 }, () => {
   it('lists facings and alerts, lets staff acknowledge alerts and start restocking', async () => {
-    const base = demoConfig(tempDir());
-    const config = { ...base, cameras: [], gates: [], rfid: { ...base.rfid, readers: [] }, alerts: { ...base.alerts, diskLowMb: 0 } };
+    const config = devicelessConfig(tempDir());
     const agent = new Agent({ config, secrets: { screenTokens: new Map() }, log: silentLogger(), version: 'x' });
     await agent.start();
     cleanups.push(async () => void (await agent.stop('test')));

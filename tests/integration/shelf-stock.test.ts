@@ -63,17 +63,23 @@ class ShelfFeed {
   }
 }
 
+/** A running agent on the store, with the alerts (+raised, -resolved) and weight events it announces. */
+async function startStore() {
+  const config = storeConfig(tempDir());
+  const agent = new Agent({ config, secrets: { screenTokens: new Map() }, log: silentLogger(), version: 'x' });
+  await agent.start();
+  cleanups.push(async () => void (await agent.stop('test')));
+  const alerts: string[] = [];
+  agent.bus.on('alert.raised', 'test', (a) => void alerts.push(`+${a.kind} ${a.subject}`));
+  agent.bus.on('alert.resolved', 'test', (a) => void alerts.push(`-${a.kind} ${a.subject}`));
+  const events: BusEvents['shelf.weight-event'][] = [];
+  agent.bus.on('shelf.weight-event', 'test', (e) => void events.push(e));
+  return { config, agent, alerts, events };
+}
+
 describe('shelf stock', { timeout: 60_000 }, () => {
   it('counts units per facing, alerts low and out of stock after settling, and tells restocking from shopping', async () => {
-    const config = storeConfig(tempDir());
-    const agent = new Agent({ config, secrets: { screenTokens: new Map() }, log: silentLogger(), version: 'x' });
-    await agent.start();
-    cleanups.push(async () => void (await agent.stop('test')));
-    const alerts: string[] = [];
-    agent.bus.on('alert.raised', 'test', (a) => void alerts.push(`+${a.kind} ${a.subject}`));
-    agent.bus.on('alert.resolved', 'test', (a) => void alerts.push(`-${a.kind} ${a.subject}`));
-    const events: BusEvents['shelf.weight-event'][] = [];
-    agent.bus.on('shelf.weight-event', 'test', (e) => void events.push(e));
+    const { agent, alerts, events } = await startStore();
 
     // Shelf 1.1: still water on plates 1 and 2, sparkling water (530 g) on 3 and 4, juice on 5 and 6.
     const units = [4, 4, 3, 5, 4, 4];
@@ -123,15 +129,7 @@ describe('shelf stock', { timeout: 60_000 }, () => {
   });
 
   it('alerts an item left on a foreign plate until it is taken away, and keeps a drifting plate counted', async () => {
-    const config = storeConfig(tempDir());
-    const agent = new Agent({ config, secrets: { screenTokens: new Map() }, log: silentLogger(), version: 'x' });
-    await agent.start();
-    cleanups.push(async () => void (await agent.stop('test')));
-    const alerts: string[] = [];
-    agent.bus.on('alert.raised', 'test', (a) => void alerts.push(`+${a.kind} ${a.subject}`));
-    agent.bus.on('alert.resolved', 'test', (a) => void alerts.push(`-${a.kind} ${a.subject}`));
-    const events: BusEvents['shelf.weight-event'][] = [];
-    agent.bus.on('shelf.weight-event', 'test', (e) => void events.push(e));
+    const { config, agent, alerts, events } = await startStore();
 
     // Shelf 1.4: chewing gum (29 g) on 1–2, mints (23 g) on 3–4, nuts (212 g) on 5–6.
     const units = [12, 12, 14, 14, 6, 6];

@@ -38,3 +38,12 @@ export function writeJson(dir: string, name: string, value: unknown): string {
   writeFileSync(file, JSON.stringify(value, null, 2));
   return file;
 }
+
+/**
+ * The demo store without cameras, gates or RFID readers (they would only be retried without a
+ * simulator; tests drive the bus instead) and with no disk-low alert from the test machine.
+ */
+export function devicelessConfig(dataDir: string): StoreConfig {
+  const base = demoConfig(dataDir);
+  return { ...base, cameras: [], gates: [], rfid: { ...base.rfid, readers: [] }, alerts: { ...base.alerts, diskLowMb: 0 } };
+}

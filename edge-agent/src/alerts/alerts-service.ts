@@ -7,7 +7,7 @@
 import type { StoreConfig } from '../../../device-config/schema.js';
 import type { EventBus } from '../bus.js';
 import type { StoreDatabase } from '../db/database.js';
-import { AlertRepository } from '../db/repositories/alerts.js';
+import { StaffAlerts } from './staff-alerts.js';
 import { describeError } from '../errors.js';
 import type { Component, ComponentHealth } from '../lifecycle.js';
 import type { Logger } from '../log.js';
@@ -36,7 +36,7 @@ export interface AlertsServiceOptions {
 export class AlertsService implements Component {
   readonly name = 'alerts';
   readonly dependsOn = ['database'] as const;
-  private alerts: AlertRepository | undefined;
+  private alerts: StaffAlerts | undefined;
   private watch: DeviceDownWatch | undefined;
   private diskTimer: NodeJS.Timeout | undefined;
   private disk: { free: number; total: number } | undefined;
@@ -56,7 +56,7 @@ export class AlertsService implements Component {
 
   async start(): Promise<void> {
     const { config, bus } = this.options;
-    this.alerts = new AlertRepository(this.options.database.handle, config.store.id);
+    this.alerts = new StaffAlerts(this.options.database.handle, config.store.id, bus, this.options.log);
     this.watch = new DeviceDownWatch(config.alerts.deviceDownSeconds * 1000, {
       down: (a, since) => this.raise('device-down', a.device, { kind: a.kind, reason: a.reason ?? null, offlineSince: new Date(since).toISOString() }),
       back: (a) => this.resolve('device-down', a.device, { kind: a.kind }),
@@ -104,7 +104,7 @@ export class AlertsService implements Component {
       ...(problems.length > 0 || this.lastFailure ? { detail: [...problems, ...(this.lastFailure ? [`alerts not stored: ${this.lastFailure}`] : [])].join('; ') } : {}),
       devicesDown: down,
       diskFreeMb: this.disk ? Math.round(this.disk.free / MB) : null,
-      open: this.alerts?.open().length ?? 0,
+      open: this.alerts?.repository.open().length ?? 0,
       counters: { failures: this.failures, clockJumps: this.clockJumps },
     };
   }
@@ -157,28 +157,16 @@ export class AlertsService implements Component {
   }
 
   private raise(kind: string, subject: string, detail: Record<string, unknown>): void {
-    if (!this.alerts) return;
-    try {
-      const raised = this.alerts.raise(kind, subject, detail, this.clock());
-      if (raised.created) {
-        this.options.log.warn({ kind, subject, ...detail }, 'alert raised');
-        this.options.bus.emit('alert.raised', raised.alert);
-      }
-    } catch (err) {
-      this.failures += 1;
-      this.lastFailure = describeError(err);
-    }
+    this.store(() => this.alerts?.raise(kind, subject, detail, this.clock()));
   }
 
   private resolve(kind: string, subject: string, detail: Record<string, unknown>): void {
-    if (!this.alerts) return;
+    this.store(() => this.alerts?.resolve(kind, subject, detail, this.clock()));
+  }
+
+  private store(write: () => unknown): void {
     try {
-      const at = this.clock();
-      const id = this.alerts.resolve(kind, subject, detail, at);
-      if (id !== undefined) {
-        this.options.log.info({ kind, subject }, 'alert resolved');
-        this.options.bus.emit('alert.resolved', { id, kind, subject, at });
-      }
+      write();
     } catch (err) {
       this.failures += 1;
       this.lastFailure = describeError(err);

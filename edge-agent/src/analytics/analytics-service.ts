@@ -16,6 +16,7 @@ import { StoreLayout } from '../sim/store-layout.js';
 import { FloorAnalytics, type AnalyticsSink, type StaffReason } from './floor-analytics.js';
 import { HourlySummary } from './hourly-summary.js';
 import { LocalHours } from './local-hours.js';
+import { StaffBadges } from './staff-badges.js';
 
 /** How often staff marks written by other processes are picked up and hourly tables rebuilt. */
 const POLL_MS = 2_000;
@@ -34,7 +35,7 @@ export class AnalyticsService implements Component {
   private readonly hours: LocalHours;
   private readonly engine: FloorAnalytics;
   private readonly layout: StoreLayout;
-  private readonly badgePrefixes: string[];
+  private readonly badges: StaffBadges;
   private repo: AnalyticsRepository | undefined;
   private summary: HourlySummary | undefined;
   private readonly dirtyHours = new Set<number>();
@@ -49,7 +50,7 @@ export class AnalyticsService implements Component {
     const { config } = options;
     this.hours = new LocalHours(config.store.timezone);
     this.layout = new StoreLayout(config);
-    this.badgePrefixes = config.analytics.staffBadges.map((p) => p.toUpperCase());
+    this.badges = new StaffBadges(config.analytics.staffBadges);
     this.engine = new FloorAnalytics(config, this.hours, this.sink, this.layout);
   }
 
@@ -76,12 +77,12 @@ export class AnalyticsService implements Component {
       this.engine.pick(e.shelf, e.tEnd, (e.tStart + e.tEnd) / 2, this.placeOf(e.plates));
     });
     bus.on('rfid.tag', this.name, (o) => {
-      if (o.kind !== 'seen' || !o.shelf || !this.isBadge(o.epc)) return;
+      if (o.kind !== 'seen' || !o.shelf || !this.badges.matches(o.epc)) return;
       const place = this.placeOf(this.layout.shelves.get(o.shelf)?.plates.map((p) => p.key) ?? []);
       if (place) this.engine.badgeSeen(o.at, place.x, place.y);
     });
     bus.on('rfid.passage', this.name, (p) => {
-      if (!this.isBadge(p.epc)) return;
+      if (!this.badges.matches(p.epc)) return;
       const zone = this.options.config.gates.find((g) => g.id === p.gate)?.zone;
       const place = zone ? this.layout.zone(zone)?.centroid : undefined;
       if (place) this.engine.badgeSeen(p.at, place.x, place.y);
@@ -146,10 +147,6 @@ export class AnalyticsService implements Component {
     return { x: spots.reduce((s, p) => s + p.x, 0) / spots.length, y: spots.reduce((s, p) => s + p.y, 0) / spots.length };
   }
 
-  private isBadge(epc: string): boolean {
-    const upper = epc.toUpperCase();
-    return this.badgePrefixes.some((p) => upper.startsWith(p));
-  }
 
   private readonly sink: AnalyticsSink = {
     dwellStarted: (e) => this.options.bus.emit('analytics.dwell-started', e),

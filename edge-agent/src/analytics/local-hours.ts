@@ -50,6 +50,34 @@ export class LocalHours {
     return `${p.year}-${pad(p.month)}-${pad(p.day)} ${pad(p.hour)}:${pad(p.minute)}`;
   }
 
+  /** Start of the local day holding `at` (its first hour on the wall clock). */
+  startOfDay(at: number): number {
+    return this.dayRange(this.label(this.startOf(at)).slice(0, 10))!.from;
+  }
+
+  /** The local day `YYYY-MM-DD` as a [from, to) range of ms, or undefined when there is no such date. */
+  dayRange(day: string): { from: number; to: number } | undefined {
+    const [y, m, d] = day.split('-').map(Number) as [number, number, number];
+    const midnightUtc = Date.UTC(y, m - 1, d);
+    if (!Number.isFinite(midnightUtc) || new Date(midnightUtc).toISOString().slice(0, 10) !== day) return undefined;
+    const next = new Date(Date.UTC(y, m - 1, d + 1)).toISOString().slice(0, 10);
+    // The first local hour carrying the date: midnight, or later when a clock change skips it.
+    const first = (label: string, around: number) => {
+      for (let t = around - 15 * HOUR_MS; t <= around + 15 * HOUR_MS; t += HOUR_MS) {
+        const start = this.startOf(t);
+        if (this.label(start).startsWith(label)) return start;
+      }
+      return around;
+    };
+    return { from: first(day, midnightUtc), to: first(next, midnightUtc + 24 * HOUR_MS) };
+  }
+
+  /** Minutes since local midnight on the store's wall clock (quiet hours, opening times). */
+  minuteOfDay(at: number): number {
+    const p = this.parts(at);
+    return p.hour * 60 + p.minute;
+  }
+
   private parts(at: number): Record<'year' | 'month' | 'day' | 'hour' | 'minute' | 'second', number> {
     const out = { year: 0, month: 0, day: 0, hour: 0, minute: 0, second: 0 };
     for (const part of this.format.formatToParts(at)) {

@@ -6,7 +6,6 @@
  */
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import type { EventBus } from '../bus.js';
 import { DATABASE_FILE } from '../db/database.js';
 import { ReceiptRepository } from '../db/repositories/receipts.js';
 import type { Logger } from '../log.js';
@@ -15,7 +14,7 @@ import { openRecording, RecordingError } from '../recording/recording-reader.js'
 import { replay } from '../recording/replay-session.js';
 import { readTruth } from '../recording/truth-file.js';
 import { scoreReceipts, type ProducedReceipt, type ReceiptScore } from './receipt-scoring.js';
-import { TruthFloorSource, type TruthFloorOptions } from './truth-floor-source.js';
+import type { TruthFloorOptions } from './truth-floor-source.js';
 
 export interface ReceiptsEvalOptions {
   /** Empty directory for the replay's database (default: a new temporary one). */
@@ -48,11 +47,6 @@ export async function evaluateReceipts(dir: string, options: ReceiptsEvalOptions
   const truth = readTruth(recording, 'receipts');
   if (!truth) throw new RecordingError(`${dir} has no ground truth receipts (truth/receipts.jsonl); record it with edge-agent sim`);
   const withVideo = recording.video.length > 0;
-  const tracks = withVideo ? [] : readTruth(recording, 'tracks');
-  if (!tracks) throw new RecordingError(`${dir} has no video and no true floor positions (truth/tracks.jsonl) to stand in for it; record it with edge-agent sim`);
-  // Made before the replay so bad options fail before an agent starts; the agent's bus is known once it exists.
-  let bus: EventBus | undefined;
-  const floor = withVideo ? undefined : new TruthFloorSource(tracks, { emit: (event, payload) => bus?.emit(event, payload) }, floorOptions(options));
   const latencies: number[] = [];
   const summary = await replay({
     dir,
@@ -61,10 +55,9 @@ export async function evaluateReceipts(dir: string, options: ReceiptsEvalOptions
     version: agentVersion(),
     ...(options.dataDir ? { dataDir: options.dataDir } : {}),
     onAgent: (agent) => {
-      bus = agent.bus;
       agent.bus.on('checkout.receipt', 'receipts-eval', (r) => void latencies.push(r.latencyMs));
     },
-    ...(floor ? { sources: () => [floor] } : {}),
+    ...(withVideo ? {} : { truthFloor: floorOptions(options) }),
   });
   const db = new BetterSqlite3(join(summary.dataDir, DATABASE_FILE), { readonly: true });
   let produced: ProducedReceipt[];
@@ -77,13 +70,14 @@ export async function evaluateReceipts(dir: string, options: ReceiptsEvalOptions
     db.close();
   }
   const problems = [...summary.problems];
-  if (!withVideo && tracks.length === 0) problems.push(`${dir}: truth/tracks.jsonl holds no floor positions; no shopper is seen on the floor`);
+  const floorPoints = (summary.truthFloor?.observations ?? 0) + (summary.truthFloor?.dropped ?? 0);
+  if (!withVideo && floorPoints === 0) problems.push(`${dir}: truth/tracks.jsonl holds no floor positions; no shopper is seen on the floor`);
   return {
     recording: summary.recording,
     dataDir: summary.dataDir,
     floor: withVideo ? 'video' : 'truth',
-    observations: floor?.observations ?? 0,
-    dropped: floor?.dropped ?? 0,
+    observations: summary.truthFloor?.observations ?? 0,
+    dropped: summary.truthFloor?.dropped ?? 0,
     recordedSeconds: summary.recordedSeconds,
     wallSeconds: summary.wallSeconds,
     ...scoreReceipts({ truth, produced, openReviewItems, latencies }),

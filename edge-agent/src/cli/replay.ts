@@ -4,10 +4,6 @@ import type { Logger } from '../log.js';
 import { agentVersion } from '../paths.js';
 import { RecordingError } from '../recording/recording-reader.js';
 import { replay } from '../recording/replay-session.js';
-import { openRecording } from '../recording/recording-reader.js';
-import { readTruth } from '../recording/truth-file.js';
-import { TruthFloorSource } from '../checkout/truth-floor-source.js';
-import type { Agent } from '../agent.js';
 import { AutoCheckoutImportError } from '../recording/autocheckout-problem.js';
 import { EXIT_BAD_INPUT, EXIT_OK, printResult, type CliIo } from './output.js';
 
@@ -42,16 +38,6 @@ export async function replayCommand(dir: string, options: ReplayCliOptions, io: 
     io.err('error: --format autocheckout needs --catalog FILE (the product catalogue CSV)');
     return EXIT_BAD_INPUT;
   }
-  let floor: TruthFloorSource | undefined;
-  let agent: Agent | undefined;
-  if (options.truthFloor) {
-    const tracks = readTruth(openRecording(dir), 'tracks');
-    if (!tracks) {
-      io.err(`error: ${dir} has no true floor positions (truth/tracks.jsonl); --truth-floor needs a simulated recording`);
-      return EXIT_BAD_INPUT;
-    }
-    floor = new TruthFloorSource(tracks, { emit: (event, payload) => agent?.bus.emit(event, payload) }, { seed: 1, noiseM: options.floorNoise ?? 0.1, missRate: options.floorMiss ?? 0.05 });
-  }
   let ticker: NodeJS.Timeout | undefined;
   try {
     const summary = await replay({
@@ -60,10 +46,9 @@ export async function replayCommand(dir: string, options: ReplayCliOptions, io: 
       log,
       version: agentVersion(),
       onAgent: (a) => {
-        agent = a;
         if (options.progress) ticker = setInterval(() => io.out(JSON.stringify({ at: Math.floor(a.now) })), 250);
       },
-      ...(floor ? { sources: () => [floor] } : {}),
+      ...(options.truthFloor ? { truthFloor: { seed: 1, noiseM: options.floorNoise ?? 0.1, missRate: options.floorMiss ?? 0.05 } } : {}),
       ...(options.resumeFrom !== undefined ? { resumeFrom: options.resumeFrom } : {}),
       ...(options.syncUrl ? { syncUrl: options.syncUrl } : {}),
       ...(options.dataDir ? { dataDir: options.dataDir } : {}),

@@ -32,6 +32,9 @@ import type { ImportProblem } from './autocheckout-problem.js';
 import { openRecording, RecordingError } from './recording-reader.js';
 import { ReplayScheduler, type ReplaySource } from './replay-scheduler.js';
 import { round3 } from '../numbers.js';
+import { TruthFloorSource, type TruthFloorOptions } from '../checkout/truth-floor-source.js';
+import type { TruthTrackPoint } from '../sim/ground-truth.js';
+import { readTruth } from './truth-file.js';
 
 export interface ReplayOptions {
   dir: string;
@@ -58,6 +61,11 @@ export interface ReplayOptions {
   resumeFrom?: number;
   /** Publish the outbox to this broker during the replay (a replay is normally not the store). */
   syncUrl?: string;
+  /**
+   * A simulated recording without video: the simulator's true floor positions, with detector-like
+   * noise and misses, stand in for the cameras.
+   */
+  truthFloor?: TruthFloorOptions;
 }
 
 export interface ReplaySummary {
@@ -79,6 +87,8 @@ export interface ReplaySummary {
   weightEvents: WeightEvent[];
   /** Footfall, top dwell zones and heatmap mass of the replayed time. */
   analytics: AnalyticsReport;
+  /** With `truthFloor`: the true positions delivered and those dropped as missed detections. */
+  truthFloor?: { observations: number; dropped: number };
 }
 
 export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
@@ -118,7 +128,13 @@ async function replayRecording(options: ReplayOptions): Promise<ReplaySummary> {
     }
   }
   const endedAt = recording.manifest.endedAt ?? recording.manifest.startedAt;
+  let floorTracks: TruthTrackPoint[] | undefined;
+  if (options.truthFloor) {
+    floorTracks = readTruth(recording, 'tracks');
+    if (!floorTracks) throw new RecordingError(`${options.dir} has no true floor positions (truth/tracks.jsonl) to stand in for the cameras; record it with edge-agent sim`);
+  }
   return run(options, config, recording.manifest.startedAt, endedAt, problems, {
+    ...(floorTracks ? { floorTracks } : {}),
     video,
     calibrationSeed: recording.scalesCalibration,
     cameraCalibrations,
@@ -167,6 +183,7 @@ async function run(
     cameraCalibrations?: ReadonlyMap<string, CameraCalibration>;
     simulatedProducts?: boolean;
     external?: (agent: Agent, scheduler: ReplayScheduler) => void;
+    floorTracks?: readonly TruthTrackPoint[];
   },
 ): Promise<ReplaySummary> {
   const dataDir = resolve(options.dataDir ?? mkdtempSync(join(tmpdir(), 'edge-replay-')));
@@ -198,6 +215,8 @@ async function run(
   const wallStart = performance.now();
   await agent.start();
   extra.external?.(agent, scheduler);
+  const floor = extra.floorTracks && options.truthFloor ? new TruthFloorSource(extra.floorTracks, agent.bus, options.truthFloor) : undefined;
+  if (floor) scheduler.add(floor);
   let progress: Awaited<ReturnType<ReplayScheduler['run']>>;
   let health: HealthReport;
   try {
@@ -241,5 +260,6 @@ async function run(
     problems: [...problems, ...agent.problems.map((p) => `${p.device}: ${p.message}`)],
     weightEvents,
     analytics,
+    ...(floor ? { truthFloor: { observations: floor.observations, dropped: floor.dropped } } : {}),
   };
 }

@@ -18,6 +18,8 @@ export class CalibrationStore implements Component {
   private current: PlateCalibrationTable | undefined;
   private readonly rawWatchers = new Set<ShelfTickSink>();
   private readonly rawTap: ShelfTickSink = (tick) => {
+    // On the 60 Hz sample path: no iterator unless someone is calibrating.
+    if (this.rawWatchers.size === 0) return;
     for (const watcher of this.rawWatchers) watcher(tick);
   };
 

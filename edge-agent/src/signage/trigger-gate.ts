@@ -5,6 +5,7 @@
  * screen into a strobe.
  */
 import type { QuietHoursConfig, SignageConfig, SignageRuleConfig } from '../../../device-config/schema.js';
+import { LocalHours } from '../analytics/local-hours.js';
 
 export type Refusal = 'quiet-hours' | 'cooldown' | 'shopper-cooldown' | 'rate';
 
@@ -14,13 +15,13 @@ export class TriggerGate {
   private readonly lastByRule = new Map<string, number>();
   private readonly lastByShopper = new Map<string, number>();
   private readonly changes = new Map<string, number[]>();
-  private readonly clockFormat: Intl.DateTimeFormat;
+  private readonly hours: LocalHours;
 
   constructor(
     private readonly signage: SignageConfig,
     timeZone: string,
   ) {
-    this.clockFormat = new Intl.DateTimeFormat('en-GB', { timeZone, hourCycle: 'h23', hour: '2-digit', minute: '2-digit' });
+    this.hours = new LocalHours(timeZone);
   }
 
   /** Admits the trigger (and counts it against the limits) or says why not. */
@@ -46,8 +47,7 @@ export class TriggerGate {
   /** Whether `at` falls in one of the daily spans, on the store's wall clock. */
   quiet(spans: readonly QuietHoursConfig[], at: number): boolean {
     if (spans.length === 0) return false;
-    const [h, m] = this.clockFormat.format(at).split(':').map(Number) as [number, number];
-    const minute = h * 60 + m;
+    const minute = this.hours.minuteOfDay(at);
     return spans.some(({ from, to }) => {
       const a = toMinute(from);
       const b = toMinute(to);

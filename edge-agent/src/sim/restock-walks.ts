@@ -10,7 +10,7 @@ import type { Random } from './random.js';
 import { facingKey, type ShelfStock } from './shelf-stock.js';
 import { ShopperTimeline } from './shopper-timeline.js';
 import { REACH_STAND_OFF_M, type PlateLayout, type StoreLayout, type Vec2 } from './store-layout.js';
-import { onGondola } from './visit-planner.js';
+import { busyUntil, onGondola } from './visit-planner.js';
 
 /** EPC prefix of the simulator's staff badges when the store configures none (`analytics.staffBadges`). */
 export const SIM_STAFF_BADGE_PREFIX = 'E2801190';
@@ -133,24 +133,6 @@ function freeSpot(ctx: RestockContext, tl: ShopperTimeline, plate: PlateLayout):
     if (clearance > best.clearance) best = { spot, clearance };
   }
   return best.spot;
-}
-
-/** When the last reach of someone else into these plates that overlaps `from` ends (or `from`). */
-function busyUntil(others: readonly ShopperTimeline[], plates: ReadonlySet<string>, from: number, self: string): number {
-  let until = from;
-  for (let changed = true; changed; ) {
-    changed = false;
-    for (const other of others) {
-      if (other.id === self) continue;
-      for (const r of other.reaches) {
-        if (plates.has(r.plate) && r.end + 1_500 > until && r.start < until + 4_000) {
-          until = r.end + 1_500;
-          changed = true;
-        }
-      }
-    }
-  }
-  return until;
 }
 
 function neighbours(layout: StoreLayout, plate: PlateLayout): string[] {

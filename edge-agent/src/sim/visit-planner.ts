@@ -207,7 +207,7 @@ export class VisitPlanner {
   private reachInto(tl: ShopperTimeline, actions: VisitAction[], handPlates: string[], plate: string, facing: number, count: number) {
     // People take turns at a facing: wait until whoever has a hand in it is done.
     const near = new Set([...handPlates, ...this.facingPlates(plate)]);
-    const clearAt = this.busyUntil(near, tl.now, tl.id);
+    const clearAt = busyUntil(this.everyoneElse(), near, tl.now, tl.id);
     if (clearAt > tl.now) tl.stand(clearAt - tl.now + this.random.between(600, 1_500), facing);
     const grabMs = this.random.between(300, 900) + (count - 1) * 250;
     const reach = tl.reach(plate, grabMs, facing);
@@ -312,24 +312,6 @@ export class VisitPlanner {
     return owners.length === 0 ? [plate] : owners.flatMap((p) => p.plates);
   }
 
-  /** When the last reach of another shopper into these plates that overlaps `from` ends (or `from`). */
-  private busyUntil(plates: ReadonlySet<string>, from: number, self: string): number {
-    let until = from;
-    for (let changed = true; changed; ) {
-      changed = false;
-      for (const other of this.everyoneElse()) {
-        if (other.id === self) continue;
-        for (const r of other.reaches) {
-          if (plates.has(r.plate) && r.end + 1_500 > until && r.start < until + 4_000) {
-            until = r.end + 1_500;
-            changed = true;
-          }
-        }
-      }
-    }
-    return until;
-  }
-
   /** Shelves another shopper will be standing at a few seconds from now. */
   private shelvesBusySoon(tl: ShopperTimeline, speed: number): Set<string> {
     const busy = new Set<string>();
@@ -392,4 +374,22 @@ const STAY_MS = 12_000;
 
 export function onGondola(g: GondolaLayout, u: number, v: number): Vec2 {
   return { x: g.origin.x + g.along.x * u + g.inward.x * v, y: g.origin.y + g.along.y * u + g.inward.y * v };
+}
+
+/** When the last reach of someone else into these plates that overlaps `from` ends (or `from`). */
+export function busyUntil(others: readonly ShopperTimeline[], plates: ReadonlySet<string>, from: number, self: string): number {
+  let until = from;
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const other of others) {
+      if (other.id === self) continue;
+      for (const r of other.reaches) {
+        if (plates.has(r.plate) && r.end + 1_500 > until && r.start < until + 4_000) {
+          until = r.end + 1_500;
+          changed = true;
+        }
+      }
+    }
+  }
+  return until;
 }

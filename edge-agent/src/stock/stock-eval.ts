@@ -8,7 +8,6 @@
  */
 import BetterSqlite3 from 'better-sqlite3';
 import { join } from 'node:path';
-import { TruthFloorSource } from '../checkout/truth-floor-source.js';
 import { DATABASE_FILE } from '../db/database.js';
 import type { Logger } from '../log.js';
 import { agentVersion } from '../paths.js';
@@ -18,28 +17,6 @@ import { replay } from '../recording/replay-session.js';
 import { readTruth } from '../recording/truth-file.js';
 import type { Agent } from '../agent.js';
 import { round3 } from '../numbers.js';
-import type { TruthWeightEvent } from '../sim/ground-truth.js';
-
-interface TruthStock {
-  at: number;
-  plate: string;
-  product: string;
-  units: number;
-}
-interface TruthRestock {
-  at: number;
-  end: number;
-  shelf: string;
-  plate: string;
-  product: string;
-  units: number;
-}
-interface TruthFault {
-  at: number;
-  kind: 'out-of-stock' | 'misplaced' | 'drift';
-  plate: string;
-  product?: string;
-}
 
 export interface StockEvalOptions {
   dataDir?: string;
@@ -100,11 +77,10 @@ class StockSampler implements ReplaySource {
 
 export async function evaluateStock(dir: string, options: StockEvalOptions, log: Logger): Promise<StockEvaluation> {
   const recording = openRecording(dir);
-  const stock = readTruth<TruthStock>(recording, 'stock');
-  const faults = readTruth<TruthFault>(recording, 'stock-faults') ?? [];
-  const restocks = readTruth<TruthRestock>(recording, 'restocks') ?? [];
-  const tracks = readTruth(recording, 'tracks');
-  if (!stock || !tracks) throw new RecordingError(`${dir} has no true stock (truth/stock.jsonl) or floor positions; record it with edge-agent sim --profile stock`);
+  const stock = readTruth(recording, 'stock');
+  const faults = readTruth(recording, 'stock-faults') ?? [];
+  const restocks = readTruth(recording, 'restocks') ?? [];
+  if (!stock) throw new RecordingError(`${dir} has no true stock (truth/stock.jsonl) or floor positions; record it with edge-agent sim --profile stock`);
   const products = new Map(recording.config.planogram.products.map((p) => [p.id, p]));
   const start = recording.manifest.startedAt;
   const end = recording.manifest.endedAt ?? start;
@@ -134,7 +110,6 @@ export async function evaluateStock(dir: string, options: StockEvalOptions, log:
       per.set(f.plate, row);
     }
   });
-  const floor = new TruthFloorSource(tracks, { emit: (event, payload) => agent?.bus.emit(event, payload) }, { seed: options.seed, noiseM: options.noiseM, missRate: options.missRate });
   const summary = await replay({
     dir,
     speed: Infinity,
@@ -145,7 +120,8 @@ export async function evaluateStock(dir: string, options: StockEvalOptions, log:
       agent = a;
       a.bus.on('alert.raised', 'stock-eval', (r) => void alerts.push({ kind: r.kind, subject: r.subject, at: a.now }));
     },
-    sources: () => [floor, sampler],
+    truthFloor: { seed: options.seed, noiseM: options.noiseM, missRate: options.missRate },
+    sources: () => [sampler],
   });
 
   const outcomes: FaultOutcome[] = faults
@@ -167,7 +143,7 @@ export async function evaluateStock(dir: string, options: StockEvalOptions, log:
   try {
     // Cart lines made of the weight staff put on a shelf: an agent weight event settling within 2 s
     // of a true restock put on the same shelf.
-    const puts = (readTruth<TruthWeightEvent>(recording, 'weight-events') ?? []).filter((w) => w.restock);
+    const puts = (readTruth(recording, 'weight-events') ?? []).filter((w) => w.restock);
     // (Weight put on a shelf can only become a put-back line; a shopper's pick beside the staff is shopping.)
     const lines = db.prepare("SELECT w.shelf AS shelf, w.t_end AS at FROM cart_lines c JOIN weight_events w ON w.id = c.weight_event_id WHERE w.kind = 'return'").all() as { shelf: string; at: number }[];
     restockCartLines = lines.filter((l) => puts.some((p) => p.shelf === l.shelf && Math.abs(l.at - p.tEnd) <= 2_000)).length;

@@ -8,7 +8,7 @@
 import type { StoreConfig } from '../../../device-config/schema.js';
 import type { BusEvents, EventBus } from '../bus.js';
 import type { StoreDatabase } from '../db/database.js';
-import { AlertRepository } from '../db/repositories/alerts.js';
+import { StaffAlerts } from '../alerts/staff-alerts.js';
 import { StockRepository, type StoredLevel } from '../db/repositories/stock.js';
 import { describeError } from '../errors.js';
 import type { Component, ComponentHealth } from '../lifecycle.js';
@@ -18,6 +18,7 @@ import type { StoreLayout } from '../sim/store-layout.js';
 import type { RestockWindows } from './restock-windows.js';
 import { StockBook, type Facing, type StockChange } from './stock-book.js';
 import type { StockSummaryPayload } from '../../../sync/summary-payloads.js';
+import { StaffBadges } from '../analytics/staff-badges.js';
 
 /** How often a quiet shelf's plates are read as stock (store time). */
 const SETTLE_EVERY_MS = 1_000;
@@ -46,7 +47,7 @@ export class StockService implements Component {
   readonly dependsOn = ['database', 'shelf-monitor'] as const;
   readonly book: StockBook;
   private repo: StockRepository | undefined;
-  private alerts: AlertRepository | undefined;
+  private alerts: StaffAlerts | undefined;
   private readonly lastEventAt = new Map<string, number>();
   private readonly lastSettleAt = new Map<string, number>();
   private readonly storedZero = new Map<string, number>();
@@ -54,7 +55,8 @@ export class StockService implements Component {
   private readonly decided = new Map<number, BusEvents['checkout.line']>();
   private readonly standAt = new Map<string, { x: number; y: number }[]>();
   private readonly platesOf = new Map<string, { key: string; index: number }[]>();
-  private readonly badgePrefixes: string[];
+  private readonly badges: StaffBadges;
+  private readonly lowUnits = new Map<string, number>();
   private failures = 0;
   private lastFailure: string | undefined;
   readonly counts = { movements: 0, settles: 0, corrections: 0, restockArrivals: 0, alertsRaised: 0 };
@@ -65,7 +67,8 @@ export class StockService implements Component {
       this.platesOf.set(shelf.key, shelf.plates.map((p) => ({ key: p.key, index: p.index })));
       this.standAt.set(shelf.key, shelf.plates.map((p) => p.standAt));
     }
-    this.badgePrefixes = options.config.analytics.staffBadges.map((p) => p.toUpperCase());
+    this.badges = new StaffBadges(options.config.analytics.staffBadges);
+    for (const p of options.config.planogram.products) if (p.lowStockUnits !== undefined) this.lowUnits.set(p.id, p.lowStockUnits);
   }
 
   get restock(): RestockWindows {
@@ -103,7 +106,7 @@ export class StockService implements Component {
   async start(): Promise<void> {
     const db = this.options.database.handle;
     this.repo = new StockRepository(db);
-    this.alerts = new AlertRepository(db, this.options.config.store.id);
+    this.alerts = new StaffAlerts(db, this.options.config.store.id, this.options.bus);
     for (const level of this.repo.levels()) {
       this.book.restore(level);
       this.storedZero.set(level.plate, level.zero);
@@ -137,7 +140,7 @@ export class StockService implements Component {
     });
     this.options.restock.staffAt = (shelf, at) => this.staffAtShelf(shelf, at);
     bus.on('rfid.tag', this.name, (o) => {
-      if (o.kind !== 'seen' || !o.shelf || !this.isBadge(o.epc)) return;
+      if (o.kind !== 'seen' || !o.shelf || !this.badges.matches(o.epc)) return;
       this.options.restock.start(o.shelf, o.at + config.stock.restockMinutes * 60_000, `badge ${o.epc}`);
     });
   }
@@ -185,8 +188,7 @@ export class StockService implements Component {
 
   /** Low, out and implausible: judged on settled plates only, so a hand on the shelf raises nothing. */
   private checkFacing(f: Facing, at: number): void {
-    const product = this.options.config.planogram.products.find((p) => p.id === f.product);
-    const low = product?.lowStockUnits ?? this.options.config.stock.lowUnits;
+    const low = this.lowUnits.get(f.product) ?? this.options.config.stock.lowUnits;
     const detail = { plate: f.plate, product: f.product, units: f.units };
     if (f.implausible) this.raise('plate-implausible', f.plate, { ...detail, reason: f.implausible });
     else this.resolve('plate-implausible', f.plate, detail);
@@ -231,11 +233,7 @@ export class StockService implements Component {
 
   private raise(kind: string, subject: string, detail: Record<string, unknown>): void {
     try {
-      const r = this.alerts?.raise(kind, subject, detail, this.options.clock());
-      if (r?.created) {
-        this.counts.alertsRaised += 1;
-        this.options.bus.emit('alert.raised', r.alert);
-      }
+      if (this.alerts?.raise(kind, subject, detail, this.options.clock())) this.counts.alertsRaised += 1;
     } catch (err) {
       this.fail(err);
     }
@@ -243,9 +241,7 @@ export class StockService implements Component {
 
   private resolve(kind: string, subject: string, detail: Record<string, unknown>): void {
     try {
-      const at = this.options.clock();
-      const id = this.alerts?.resolve(kind, subject, detail, at);
-      if (id !== undefined) this.options.bus.emit('alert.resolved', { id, kind, subject, at });
+      this.alerts?.resolve(kind, subject, detail, this.options.clock());
     } catch (err) {
       this.fail(err);
     }
@@ -262,10 +258,6 @@ export class StockService implements Component {
     return false;
   }
 
-  private isBadge(epc: string): boolean {
-    const upper = epc.toUpperCase();
-    return this.badgePrefixes.some((p) => upper.startsWith(p));
-  }
 
   private fail(err: unknown): void {
     this.failures += 1;

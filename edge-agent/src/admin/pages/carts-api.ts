@@ -137,19 +137,8 @@ export function cartsApi(app: FastifyInstance, ctx: AdminContext): void {
   /** The store's wall-clock day `day` (YYYY-MM-DD), or today's, as a UTC millisecond range. */
   const storeDay = (day: string | undefined): { day: string; from: number; to: number } | undefined => {
     const d = day ?? hours.label(hours.startOf(ctx.clock())).slice(0, 10);
-    const [y, m, dd] = d.split('-').map(Number) as [number, number, number];
-    const midnightUtc = Date.UTC(y, m - 1, dd);
-    const next = new Date(Date.UTC(y, m - 1, dd + 1)).toISOString().slice(0, 10);
-    if (!Number.isFinite(midnightUtc) || new Date(midnightUtc).toISOString().slice(0, 10) !== d) return undefined;
-    // The first local hour carrying the date: midnight, or later when a clock change skips it.
-    const first = (label: string, around: number) => {
-      for (let t = around - 15 * HOUR; t <= around + 15 * HOUR; t += HOUR) {
-        const start = hours.startOf(t);
-        if (hours.label(start).startsWith(label)) return start;
-      }
-      return around;
-    };
-    return { day: d, from: first(d, midnightUtc), to: first(next, midnightUtc + 24 * HOUR) };
+    const range = hours.dayRange(d);
+    return range ? { day: d, ...range } : undefined;
   };
 
   app.get('/api/carts', { config: { role: 'viewer' } }, async (_request, reply) => {

@@ -18,6 +18,7 @@ import type { BusEvents } from '../../bus.js';
 import type { AdminContext } from '../admin-context.js';
 import { floorPlan, type FloorPlan } from './floor-plan.js';
 import { tokenHint } from './token-hint.js';
+import { LocalHours } from '../../analytics/local-hours.js';
 import { AlertRepository, type Alert } from '../../db/repositories/alerts.js';
 import { GateEventRepository } from '../../db/repositories/gate-events.js';
 import { ReceiptRepository } from '../../db/repositories/receipts.js';
@@ -98,7 +99,7 @@ export class LiveFeed {
   private readonly plan: FloorPlan;
   private readonly products: Map<string, { name: string; price: number }>;
   private readonly money: Intl.NumberFormat;
-  private readonly dayFormat: Intl.DateTimeFormat;
+  private readonly hours: LocalHours;
   private readonly shoppers = new Map<string, Omit<LiveShopper, 'token' | 'staff'>>();
   private readonly events: LiveEvent[] = [];
   private readonly pending: LiveEvent[] = [];
@@ -118,7 +119,7 @@ export class LiveFeed {
     this.plan = floorPlan(config, ctx.layout);
     this.products = new Map(config.planogram.products.map((p) => [p.id, { name: p.name, price: p.price }]));
     this.money = new Intl.NumberFormat(config.store.locale, { style: 'currency', currency: config.store.currency });
-    this.dayFormat = new Intl.DateTimeFormat('en-GB', { timeZone: config.store.timezone, hourCycle: 'h23', hour: '2-digit', minute: '2-digit', second: '2-digit' });
+    this.hours = new LocalHours(config.store.timezone);
   }
 
   start(): void {
@@ -341,7 +342,7 @@ export class LiveFeed {
   private todaysFootfall(): LiveOccupancy['footfall'] {
     const db = this.ctx.database();
     if (!db) return null;
-    const since = startOfLocalDay(this.ctx.clock(), this.dayFormat);
+    const since = this.hours.startOfDay(this.ctx.clock());
     if (this.footfall?.since !== since) this.footfall = { since, ...countPasses(db.handle, since) };
     return { ...this.footfall };
   }
@@ -367,18 +368,4 @@ function frame(name: string, data: unknown): string {
 function countPasses(db: Database, since: number): { entries: number; exits: number } {
   const rows = db.prepare("SELECT direction, COUNT(*) AS n FROM gate_events WHERE kind = 'pass' AND at >= ? GROUP BY direction").all(since) as { direction: string | null; n: number }[];
   return { entries: rows.find((r) => r.direction === 'in')?.n ?? 0, exits: rows.find((r) => r.direction === 'out')?.n ?? 0 };
-}
-
-/** Local midnight of the store's day holding `at` (the format gives the store's wall clock). */
-export function startOfLocalDay(at: number, format: Intl.DateTimeFormat): number {
-  const wall = (t: number) => {
-    const p = Object.fromEntries(format.formatToParts(t).map((x) => [x.type, Number(x.value)]));
-    return { h: p.hour ?? 0, m: p.minute ?? 0, s: p.second ?? 0 };
-  };
-  const { h, m, s } = wall(at);
-  let start = at - ((h * 60 + m) * 60 + s) * 1000 - (((at % 1000) + 1000) % 1000);
-  // A daylight-saving change earlier in the day moves midnight by an hour.
-  const off = wall(start).h;
-  if (off !== 0) start -= (off > 12 ? off - 24 : off) * 3_600_000;
-  return start;
 }
