@@ -150,6 +150,26 @@ def augment(batch_u8, rng, s):
     return normalise(out, s)
 
 
+def cutmix(x, rng, s):
+    """With probability cutmixProbability, pastes a box of another image of the batch into each
+    image (a neighbouring product in the crop); returns the batch, the partner of each image and the
+    share of the picture that is still the image's own (1.0: unchanged)."""
+    n, size = x.shape[0], x.shape[-1]
+    partner = torch.arange(n)
+    if rng.random() >= s.get("cutmixProbability", 0.0):
+        return x, partner, 1.0
+    lam = float(rng.beta(s["cutmixAlpha"], s["cutmixAlpha"]))
+    side = math.sqrt(1 - lam)
+    bh, bw = int(round(size * side)), int(round(size * side))
+    cy, cx = int(rng.integers(0, size)), int(rng.integers(0, size))
+    t, b = max(0, cy - bh // 2), min(size, cy + bh // 2)
+    l, r = max(0, cx - bw // 2), min(size, cx + bw // 2)
+    partner = torch.from_numpy(rng.permutation(n))
+    x = x.clone()
+    x[:, :, t:b, l:r] = x[partner][:, :, t:b, l:r]
+    return x, partner, 1 - (b - t) * (r - l) / (size * size)
+
+
 def normalise(x, s):
     mean = torch.tensor(s["mean"]).view(1, 3, 1, 1)
     std = torch.tensor(s["std"]).view(1, 3, 1, 1)
@@ -257,13 +277,19 @@ def main():
                 continue
             x = augment(fit_x[idx], rng, s)
             y = torch.from_numpy(fit_y[idx])
+            x, y_other, keep = cutmix(x, rng, s)
             for g in opt.param_groups:
                 g["lr"] = lr_at(step)
             e = model(x)
             logits = classifier(e)
-            loss = F.cross_entropy(logits, y, label_smoothing=s["labelSmoothing"])
+
+            def mixed_loss(head_logits, labels):
+                ce = lambda t: F.cross_entropy(head_logits, t, label_smoothing=s["labelSmoothing"])
+                return ce(labels) if keep == 1.0 else keep * ce(labels) + (1 - keep) * ce(labels[y_other])
+
+            loss = mixed_loss(logits, y)
             if coarse_weight > 0:
-                loss = loss + coarse_weight * F.cross_entropy(coarse_classifier(e), coarse_y_of[y], label_smoothing=s["labelSmoothing"])
+                loss = loss + coarse_weight * mixed_loss(coarse_classifier(e), coarse_y_of[y])
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

@@ -123,13 +123,16 @@ describe('out-of-stock suppression', () => {
     // The shelf runs out: a little crumb of weight is not a unit.
     const empty = onScreenShelves[0]!;
     for (const plate of empty.plates) grams.set(plate, empty.unitWeight * 0.2);
+    // (The stock book believes a changed count on the second look in a row.)
     settle(T + 1_000);
+    settle(T + 2_000);
     const lingering = picker.forTrigger(screen, 'lingering', {}, T)!;
     expect(lingering.cards.map((c) => c.product)).not.toContain(empty.id);
     expect(picker.forTrigger(screen, 'pick', { product: popular[1]! }, T)?.cards.map((c) => c.product) ?? []).not.toContain(empty.id);
     expect(picker.idle(screen, { products: [empty.id, popular[1]!], title: 'Tonight' }, T).cards.map((c) => c.product)).toEqual([popular[1]]);
     for (const plate of empty.plates) grams.set(plate, empty.unitWeight * 3);
-    settle(T + 2_000);
+    settle(T + 3_000);
+    settle(T + 4_000);
     expect(picker.forTrigger(screen, 'lingering', {}, T)!.cards[0]!.product).toBe(empty.id);
   });
 });

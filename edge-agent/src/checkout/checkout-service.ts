@@ -55,6 +55,8 @@ export interface CheckoutCounts {
 }
 
 /** A weight event may still arrive for a session that ended this recently (it settled as they left). */
+/** Below this probability of being the shelf's own goods, weight put there during a restock may be a shopper's stray. */
+const RESTOCK_OWN_GOODS = 0.1;
 const LATE_MS = 15_000;
 /** Shelf tags that went silent this close to a weight event are its evidence. */
 const TAG_WINDOW_MS = 2_500;
@@ -119,12 +121,8 @@ export class CheckoutService implements Component {
       while (this.tagsGone.length > 0 && this.tagsGone[0]!.at < o.at - TAG_KEEP_MS) this.tagsGone.shift();
     });
     bus.on('shelf.weight-event', this.name, (e) => {
-      // Staff filling the shelf: stock arriving, never a shopper's put-back.
-      if (e.kind === 'return' && this.options.restock?.active(e.shelf, e.tEnd)) {
-        this.counts.restockArrivals += 1;
-        return;
-      }
-      this.guard(() => this.weightEvent(e));
+      const restocking = e.kind === 'return' && (this.options.restock?.active(e.shelf, e.tEnd) ?? false);
+      this.guard(() => this.weightEvent(e, restocking));
     });
     bus.on('rfid.passage', this.name, (p) => this.guard(() => this.tagPassage(p)));
   }
@@ -171,9 +169,8 @@ export class CheckoutService implements Component {
     ended: (session) => this.closeSession(session),
   };
 
-  private weightEvent(e: WeightEvent): void {
+  private weightEvent(e: WeightEvent, restocking: boolean): void {
     const tracker = this.tracker!;
-    this.counts.weightEvents += 1;
     tracker.advance(e.tEnd);
     const place = reachPlace(this.layout, e);
     const participants: Participant[] = [];
@@ -191,7 +188,17 @@ export class CheckoutService implements Component {
     for (const o of this.tagsGone) {
       if (o.shelf === e.shelf && o.at >= e.tStart - TAG_WINDOW_MS && o.at <= e.tEnd + TAG_WINDOW_MS) tagsGone.set(o.product!, (tagsGone.get(o.product!) ?? 0) + 1);
     }
-    const fused = fuseWeightEvent(e, who, { tagsGone, holds: (session, product) => this.carts.get(session)?.get(product) ?? 0 });
+    const holds = (session: number, product: string) => this.carts.get(session)?.get(product) ?? 0;
+    const fused = fuseWeightEvent(e, who, { tagsGone, holds });
+    // Staff filling the shelf: stock arriving, never a shopper's put-back; unless the weight cannot be
+    // the shelf's own goods (staff fill a shelf with those) and a shopper beside them holds what it is.
+    const ownGoods = e.candidates.reduce((sum, c) => sum + (c.product !== null && !c.misplaced ? c.probability : 0), 0);
+    const strayOfShopper = ownGoods < RESTOCK_OWN_GOODS && fused?.session != null && fused.misplaced && fused.product !== null && holds(fused.session, fused.product) >= fused.count;
+    if (restocking && !strayOfShopper) {
+      this.counts.restockArrivals += 1;
+      return;
+    }
+    this.counts.weightEvents += 1;
     const evidence = {
       weightEvent: e.id,
       kind: e.kind,

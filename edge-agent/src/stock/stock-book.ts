@@ -25,6 +25,8 @@ export interface Facing {
   settledAt: number | null;
   /** Why the plate's reading cannot be true (negative stock), or null. */
   implausible: string | null;
+  /** The product also lies on the plate below / above on this shelf: a unit may lie across the seam. */
+  seam: { below: boolean; above: boolean };
 }
 
 /** `counted`: the first reading of a facing; `reconcile`: a settled plate corrected the count. */
@@ -51,6 +53,8 @@ const PART = 0.5;
 export class StockBook {
   private readonly byPlate = new Map<string, Facing>();
   private readonly products: ReadonlyMap<string, ProductConfig>;
+  /** Per plate: a count one settled look read against the events' count, awaiting a second look. */
+  private readonly pending = new Map<string, number>();
 
   constructor(
     products: readonly ProductConfig[],
@@ -63,7 +67,8 @@ export class StockBook {
     for (const [plate, list] of owners) {
       if (list.length !== 1) continue;
       const p = list[0]!;
-      this.byPlate.set(plate, { plate, product: p.id, unitWeight: p.unitWeight, tolerance: p.weightTolerance, units: 0, sigma: Infinity, zero: 0, foreign: [], settledAt: null, implausible: null });
+      const seam = { below: p.plates.includes(neighbour(plate, -1)), above: p.plates.includes(neighbour(plate, 1)) };
+      this.byPlate.set(plate, { plate, product: p.id, unitWeight: p.unitWeight, tolerance: p.weightTolerance, units: 0, sigma: Infinity, zero: 0, foreign: [], settledAt: null, implausible: null, seam });
     }
   }
 
@@ -107,7 +112,10 @@ export class StockBook {
     for (const [plate, delta] of Object.entries(e.perPlate)) {
       const f = this.byPlate.get(plate);
       if (!f || !Number.isFinite(delta)) continue;
-      if (top?.product && top.product !== f.product) {
+      this.pending.delete(plate);
+      // Staff filling a shelf put its own product there, whatever else the added weight resembles.
+      const filling = restocking && delta > 0;
+      if (!filling && top?.product && top.product !== f.product) {
         this.foreignItem(f, top.product, delta, e, out);
         continue;
       }
@@ -119,8 +127,8 @@ export class StockBook {
         out.push({ kind: 'misplaced-removed', plate, product: stray.product, delta: -stray.count, units: f.units, at: e.tEnd, weightEvent: e.id });
         continue;
       }
-      const n = Math.round(Math.abs(delta) / f.unitWeight);
-      if (n === 0 || Math.abs(Math.abs(delta) / f.unitWeight - n) > PART) continue;
+      const { n, rest } = countsOf(f, Math.abs(delta) / f.unitWeight)[0]!;
+      if (n === 0 || Math.abs(rest) > PART) continue;
       const signed = delta < 0 ? -n : n;
       f.units = Math.max(0, f.units + signed);
       f.sigma = Math.min(f.sigma, 1);
@@ -163,16 +171,25 @@ export class StockBook {
     const measured = (grams - f.zero - foreign) / f.unitWeight;
     f.implausible = measured < -PART ? `reads ${Math.round(grams)} g: ${measured.toFixed(1)} units` : null;
     if (f.implausible) return undefined;
-    const n = Math.max(0, Math.round(measured));
-    const rest = measured - n;
-    f.sigma = Math.sqrt(noise * noise + n * f.tolerance * f.tolerance) / f.unitWeight;
     const first = f.settledAt === null;
+    const counts = countsOf(f, measured);
+    // A reading the count the events say still explains keeps that count (no flicker at a boundary).
+    const whole = (!first && counts.find((c) => c.n === f.units && Math.abs(c.rest) <= WHOLE)) || counts[0]!;
+    const n = Math.max(0, whole.n);
+    const rest = whole.rest;
+    f.sigma = Math.sqrt(noise * noise + n * f.tolerance * f.tolerance) / f.unitWeight;
     // The first reading has nothing to hold it against: the nearest whole number is the count.
     if (Math.abs(rest) > WHOLE && !first) {
       // Neither n nor n ± 1: keep the count the events say, and say it is less sure.
       f.sigma = Math.max(f.sigma, Math.abs(rest));
       return undefined;
     }
+    if (!first && n !== f.units && this.pending.get(plate) !== n) {
+      // A different count is believed when two looks in a row read it, not on one noisy reading.
+      this.pending.set(plate, n);
+      return undefined;
+    }
+    this.pending.delete(plate);
     f.zero += this.driftTracking * rest * f.unitWeight;
     f.settledAt = at;
     if (n === f.units && !first) return undefined;
@@ -180,4 +197,27 @@ export class StockBook {
     f.units = n;
     return { kind: first ? 'counted' : 'reconcile', plate, product: f.product, delta, units: n, at, weightEvent: null };
   }
+}
+
+/**
+ * The whole numbers of units a plate's share of weight can mean, best first. A unit lying across
+ * the seam with the plate below or above (its product on both) puts half its weight on each: it
+ * counts on the lower-numbered plate, as a facing is counted from the left. `rest`: what is left
+ * over (units), for zero tracking.
+ */
+function countsOf(f: Pick<Facing, 'seam'>, measured: number): { n: number; rest: number }[] {
+  const plain = Math.round(measured);
+  const out = [{ n: plain, rest: measured - plain }];
+  if (f.seam.below !== f.seam.above) {
+    const besides = Math.round(measured - 0.5);
+    out.push({ n: f.seam.above ? besides + 1 : besides, rest: measured - 0.5 - besides });
+    if (Math.abs(out[1]!.rest) < Math.abs(out[0]!.rest)) out.reverse();
+  }
+  return out;
+}
+
+/** The plate `step` places along the same shelf ("G.S.P" → "G.S.P±step"). */
+function neighbour(plate: string, step: number): string {
+  const i = plate.lastIndexOf('.');
+  return `${plate.slice(0, i)}.${Number(plate.slice(i + 1)) + step}`;
 }

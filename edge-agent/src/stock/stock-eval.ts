@@ -124,11 +124,16 @@ export async function evaluateStock(dir: string, options: StockEvalOptions, log:
     sources: () => [sampler],
   });
 
-  const outcomes: FaultOutcome[] = faults
-    .filter((f) => f.kind !== 'drift')
+  const planted = faults.filter((f) => f.kind !== 'drift');
+  // An alert's subject: the plate, or "plate:product" for a misplaced item (staff go to the plate,
+  // so a misplacement alerted under another product's name still counts as alerted).
+  const about = (a: { kind: string; subject: string }, f: (typeof planted)[number]) => a.kind === f.kind && (a.subject === f.plate || a.subject.startsWith(`${f.plate}:`));
+  const outcomes: FaultOutcome[] = planted
     .map((f) => {
-      const mine = alerts.filter((a) => a.kind === f.kind && (a.subject === f.plate || a.subject.startsWith(`${f.plate}:`)));
-      const first = mine.find((a) => a.at >= f.at - every);
+      // The alerts a fault drew: from its time until the same fault is planted there again.
+      const next = planted.find((g) => g.at > f.at && g.kind === f.kind && g.plate === f.plate);
+      const mine = alerts.filter((a) => about(a, f) && a.at >= f.at - every && (!next || a.at < next.at - every));
+      const first = mine[0];
       return {
         kind: f.kind,
         plate: f.plate,

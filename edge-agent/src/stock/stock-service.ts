@@ -114,9 +114,10 @@ export class StockService implements Component {
     const { bus, config } = this.options;
     bus.on('shelf.weight-event', this.name, (e) => {
       this.lastEventAt.set(e.shelf, e.tEnd);
-      const restocking = this.options.restock.active(e.shelf, e.tEnd);
       const decided = this.decided.get(e.id);
       this.decided.delete(e.id);
+      // A return checkout gave to a shopper during a restock is theirs (a stray beside the staff).
+      const restocking = this.options.restock.active(e.shelf, e.tEnd) && decided?.kind !== 'return';
       const changes = this.book.weightEvent(e, restocking, decided?.kind === 'return' ? decided : undefined);
       if (restocking && e.kind === 'return') this.counts.restockArrivals += 1;
       this.store(changes);

@@ -1,0 +1,60 @@
+/**
+ * The stock book's arithmetic on its own: units lying across the seam of two plates of their
+ * product, a noisy single look that must not move a count, and staff filling a shelf with weight
+ * that resembles another product.
+ */
+import { describe, expect, it } from 'vitest';
+import type { ProductConfig } from '../../device-config/schema.js';
+import type { WeightEvent } from '../../edge-agent/src/shelf/weight-event.js';
+import { StockBook } from '../../edge-agent/src/stock/stock-book.js';
+
+const product = (id: string, unitWeight: number, plates: string[]): ProductConfig =>
+  ({ id, name: id, gtin: '4006380000001', unitWeight, weightTolerance: 1, price: 100, plates }) as ProductConfig;
+
+const pasta = product('pasta', 500, ['1.1.1', '1.1.2']);
+const water = product('water', 1530, ['1.1.3']);
+
+function event(perPlate: Record<string, number>, candidates: WeightEvent['candidates'], id = 1, at = 10_000): WeightEvent {
+  const delta = Object.values(perPlate).reduce((a, b) => a + b, 0);
+  return { id, shelf: '1.1', plates: Object.keys(perPlate), tStart: at - 1_000, tEnd: at, deltaGrams: delta, perPlate, noiseSigma: 1, kind: delta < 0 ? 'pick' : 'return', candidates, flags: [] };
+}
+
+describe('stock book', () => {
+  it('counts a unit lying across the seam of its two plates on the lower plate only', () => {
+    const book = new StockBook([pasta, water], 0);
+    // Two whole packs on each plate and one across the seam: 250 g on each side.
+    book.settle('1.1.1', 1250, 1, 0);
+    book.settle('1.1.2', 1250, 1, 0);
+    expect(book.facing('1.1.1')!.units).toBe(3);
+    expect(book.facing('1.1.2')!.units).toBe(2);
+    // Taking the seam pack takes one unit, from the lower plate.
+    book.weightEvent(event({ '1.1.1': -250, '1.1.2': -250 }, [{ product: 'pasta', count: 1, probability: 1, misplaced: false }]), false);
+    expect(book.facing('1.1.1')!.units).toBe(2);
+    expect(book.facing('1.1.2')!.units).toBe(2);
+  });
+
+  it('does not believe one noisy look against the count the events say; two looks in a row it does', () => {
+    const book = new StockBook([pasta, water], 0);
+    book.settle('1.1.3', 3 * 1530, 1, 0);
+    expect(book.facing('1.1.3')!.units).toBe(3);
+    // One look a unit short (a hand resting on the plate, a knock): nothing changes yet.
+    expect(book.settle('1.1.3', 2 * 1530, 1, 1_000)).toBeUndefined();
+    expect(book.settle('1.1.3', 3 * 1530, 1, 2_000)).toBeUndefined();
+    expect(book.facing('1.1.3')!.units).toBe(3);
+    // A unit really gone unseen: the second look in a row corrects the count.
+    expect(book.settle('1.1.3', 2 * 1530, 1, 3_000)).toBeUndefined();
+    expect(book.settle('1.1.3', 2 * 1530, 1, 4_000)).toMatchObject({ kind: 'reconcile', delta: -1, units: 2 });
+  });
+
+  it('takes weight staff put on a shelf as its own goods, even when it weighs like something else', () => {
+    const book = new StockBook([pasta, water], 0);
+    book.settle('1.1.2', 1000, 1, 0);
+    // Three packs of pasta (1,530 g) weigh what a water pack does: while restocking they are pasta.
+    const filled = book.weightEvent(event({ '1.1.2': 1530 }, [{ product: 'water', count: 1, probability: 0.7, misplaced: true }, { product: 'pasta', count: 3, probability: 0.3, misplaced: false }]), true);
+    expect(filled).toEqual([expect.objectContaining({ kind: 'restock', product: 'pasta', delta: 3, units: 5 })]);
+    expect(book.facing('1.1.2')!.foreign).toEqual([]);
+    // The same weight from a shopper is the misplaced water pack.
+    const left = book.weightEvent(event({ '1.1.2': 1530 }, [{ product: 'water', count: 1, probability: 0.7, misplaced: true }], 2, 20_000), false);
+    expect(left).toEqual([expect.objectContaining({ kind: 'misplaced', product: 'water', delta: 1 })]);
+  });
+});
