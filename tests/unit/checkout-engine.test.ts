@@ -3,6 +3,7 @@ import { SessionTracker, type SessionSink } from '../../edge-agent/src/checkout/
 import type { ShopperSession, SessionMember } from '../../edge-agent/src/checkout/shopper-session.js';
 import { associate, reachPlace } from '../../edge-agent/src/checkout/shopper-association.js';
 import { fuseWeightEvent } from '../../edge-agent/src/checkout/item-fusion.js';
+import { ItemInference } from '../../edge-agent/src/shelf/item-inference.js';
 import { FloorHistory } from '../../edge-agent/src/checkout/floor-history.js';
 import { buildReceipt } from '../../edge-agent/src/checkout/receipt-builder.js';
 import type { CartLine } from '../../edge-agent/src/checkout/cart-line.js';
@@ -140,6 +141,23 @@ describe('association and fusion', () => {
     );
     expect(fused!.session).toBe(1);
     expect(fused!.product).toBe('water-sparkling-500');
+  });
+
+  it('gives a put-back to the shopper whose cart explains its weight, as the misplaced item they hold', () => {
+    const place = reachPlace(layout, event)!;
+    // The nearer shopper holds nothing that weighs 1,051 g; the other took an oat milk a moment ago.
+    const h = historyWith({ holder: { x: plate.standAt.x + 0.25, y: plate.standAt.y }, other: { x: plate.standAt.x - 0.15, y: plate.standAt.y } });
+    const who = associate(event, place, [{ session: 1, tracks: ['holder'] }, { session: 2, tracks: ['other'] }], h, config.checkout);
+    expect(who[0]!.session).toBe(2);
+    const carts = new Map([[1, new Map([['oat-milk-1000', 1]])], [2, new Map([['razor-blades-4', 1]])]]);
+    const inference = new ItemInference(config.planogram.products);
+    const change = { perPlate: { '1.1.3': 1051 }, deltaGrams: 1051, noiseSigma: 1 };
+    const fused = fuseWeightEvent({ kind: 'return', candidates: inference.explain(change) }, who, {
+      tagsGone: new Map(),
+      holds: (s, p) => carts.get(s!)?.get(p) ?? 0,
+      returnCandidates: (s) => inference.weigh({ ...change, held: carts.get(s!) ?? new Map() }),
+    });
+    expect(fused).toMatchObject({ session: 1, product: 'oat-milk-1000', count: 1, misplaced: true });
   });
 
   it('lets a shelf tag gone silent decide between two products of the same weight', () => {

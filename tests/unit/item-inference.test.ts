@@ -47,3 +47,36 @@ describe('ItemInference with strays', () => {
     expect(without[0]!.probability).toBeLessThan(c[0]!.probability);
   });
 });
+
+describe('ItemInference for a put-back by a shopper whose cart is known', () => {
+  // An oat milk (1,060 g) put back on the orange juice plate 1.1.5 (juice: 1,080 g), measured 1,051 g.
+  const change = { perPlate: { '1.1.5': 1051 }, deltaGrams: 1051, noiseSigma: 1 };
+
+  it('reads it as the juice of the plate when nothing says who put it back', () => {
+    expect(top(inference.explain(change))).toMatchObject({ product: 'juice-orange-1000', misplaced: false });
+  });
+
+  it('reads it as the oat milk the shopper holds, misplaced, when they hold no juice', () => {
+    const held = new Map([['oat-milk-1000', 1], ['razor-blades-4', 1]]);
+    expect(top(inference.explain({ ...change, held }))).toMatchObject({ product: 'oat-milk-1000', count: 1, misplaced: true });
+  });
+
+  it('still reads the juice when the shopper holds juice too', () => {
+    const held = new Map([['oat-milk-1000', 1], ['juice-orange-1000', 1]]);
+    expect(top(inference.explain({ ...change, held }))).toMatchObject({ product: 'juice-orange-1000', misplaced: false });
+  });
+
+  it('does not take three cans back from a shopper holding one when a held item weighs the same', () => {
+    // 1,050 g on the cola plate: three cans (350 g), or the oat milk the shopper holds.
+    const cola = { perPlate: { '1.2.2': 1050 }, deltaGrams: 1050, noiseSigma: 1 };
+    expect(top(inference.explain(cola))).toMatchObject({ product: 'cola-can-330', count: 3 });
+    const held = new Map([['cola-can-330', 1], ['oat-milk-1000', 1]]);
+    expect(top(inference.explain({ ...cola, held }))).toMatchObject({ product: 'oat-milk-1000', misplaced: true });
+  });
+
+  it('says how well each cart explains the weight', () => {
+    const holder = inference.weigh({ ...change, held: new Map([['oat-milk-1000', 1]]) });
+    const other = inference.weigh({ ...change, held: new Map([['razor-blades-4', 2]]) });
+    expect(holder.logEvidence).toBeGreaterThan(other.logEvidence + Math.log(5));
+  });
+});

@@ -18,6 +18,7 @@ import type { Logger } from '../log.js';
 import type { RestockWindows } from '../stock/restock-windows.js';
 import type { TagObservation, TagPassage } from '../rfid/rfid-facts.js';
 import type { WeightEvent } from '../shelf/weight-event.js';
+import { ItemInference } from '../shelf/item-inference.js';
 import { StoreLayout } from '../sim/store-layout.js';
 import { liveCart, type CartLine, type NewCartLine } from './cart-line.js';
 import { fuseWeightEvent } from './item-fusion.js';
@@ -57,6 +58,7 @@ export interface CheckoutCounts {
 /** A weight event may still arrive for a session that ended this recently (it settled as they left). */
 /** Below this probability of being the shelf's own goods, weight put there during a restock may be a shopper's stray. */
 const RESTOCK_OWN_GOODS = 0.1;
+const NOTHING_HELD: ReadonlyMap<string, number> = new Map();
 const LATE_MS = 15_000;
 /** Shelf tags that went silent this close to a weight event are its evidence. */
 const TAG_WINDOW_MS = 2_500;
@@ -67,6 +69,8 @@ export class CheckoutService implements Component {
   readonly dependsOn = ['database'] as const;
   private readonly layout: StoreLayout;
   private readonly products: Map<string, ProductConfig>;
+  /** Explains a put-back again from what the shopper holds. */
+  private readonly inference: ItemInference;
   private tracker: SessionTracker | undefined;
   private db: Database | undefined;
   private repos: { sessions: ShopperSessionRepository; ledger: CartLedgerRepository; outbox: OutboxRepository; review: ReviewQueue } | undefined;
@@ -84,6 +88,7 @@ export class CheckoutService implements Component {
   constructor(private readonly options: CheckoutServiceOptions) {
     this.layout = new StoreLayout(options.config);
     this.products = new Map(options.config.planogram.products.map((p) => [p.id, p]));
+    this.inference = new ItemInference(options.config.planogram.products);
   }
 
   get sessions(): SessionTracker | undefined {
@@ -189,7 +194,9 @@ export class CheckoutService implements Component {
       if (o.shelf === e.shelf && o.at >= e.tStart - TAG_WINDOW_MS && o.at <= e.tEnd + TAG_WINDOW_MS) tagsGone.set(o.product!, (tagsGone.get(o.product!) ?? 0) + 1);
     }
     const holds = (session: number, product: string) => this.carts.get(session)?.get(product) ?? 0;
-    const fused = fuseWeightEvent(e, who, { tagsGone, holds });
+    const returnCandidates = (session: number | null) =>
+      this.inference.weigh({ perPlate: e.perPlate, deltaGrams: e.deltaGrams, noiseSigma: e.noiseSigma, held: (session !== null && this.carts.get(session)) || NOTHING_HELD });
+    const fused = fuseWeightEvent(e, who, { tagsGone, holds, returnCandidates });
     // Staff filling the shelf: stock arriving, never a shopper's put-back; unless the weight cannot be
     // the shelf's own goods (staff fill a shelf with those) and a shopper beside them holds what it is.
     const ownGoods = e.candidates.reduce((sum, c) => sum + (c.product !== null && !c.misplaced ? c.probability : 0), 0);

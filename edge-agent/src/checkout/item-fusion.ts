@@ -13,6 +13,11 @@ export interface FusionEvidence {
   tagsGone: ReadonlyMap<string, number>;
   /** Units of a product a session holds now (its live cart). */
   holds(session: number, product: string): number;
+  /**
+   * For a put-back: the weight explained from what a session holds (null: someone not known to
+   * hold anything), with how likely the weight is under that (see `ItemInference.weigh`).
+   */
+  returnCandidates?(session: number | null): { candidates: ItemCandidate[]; logEvidence: number };
 }
 
 export interface FusedLine {
@@ -40,10 +45,16 @@ export function fuseWeightEvent(event: Pick<WeightEvent, 'kind' | 'candidates'>,
   const candidates: ItemCandidate[] = event.candidates.length > 0 ? event.candidates : [{ product: null, count: 1, probability: 1, misplaced: false }];
   const hyps: { a: AssociationCandidate; c: ItemCandidate; score: number }[] = [];
   let total = 0;
-  for (const a of who) {
-    for (const c of candidates) {
-      let score = a.probability * c.probability;
-      if (c.product !== null) {
+  // A put-back is explained from what each shopper holds: who holds what fits the weight better
+  // is likelier to have put it back, and it is likelier one of the things they hold.
+  const held = event.kind === 'return' && evidence.returnCandidates ? who.map((a) => evidence.returnCandidates!(a.session)) : undefined;
+  const bestEvidence = held ? Math.max(...held.map((h) => h.logEvidence)) : 0;
+  who.forEach((a, i) => {
+    const own = held?.[i];
+    const fit = own ? Math.exp(own.logEvidence - bestEvidence) : 1;
+    for (const c of own?.candidates ?? candidates) {
+      let score = a.probability * fit * c.probability;
+      if (c.product !== null && !own) {
         if (event.kind === 'pick') {
           if ((evidence.tagsGone.get(c.product) ?? 0) >= 1) score *= TAG_GONE_RATIO;
         } else {
@@ -55,7 +66,7 @@ export function fuseWeightEvent(event: Pick<WeightEvent, 'kind' | 'candidates'>,
       hyps.push({ a, c, score });
       total += score;
     }
-  }
+  });
   // Normalise over the association mass actually placed: an untracked someone keeps their share.
   const assocMass = who.reduce((s, a) => s + a.probability, 0);
   const scale = total > 0 ? assocMass / total : 0;

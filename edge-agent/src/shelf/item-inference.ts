@@ -27,6 +27,8 @@ export interface InferenceSettings {
   countDecay: number;
   returnCountDecay: number;
   maxCount: number;
+  /** For a put-back by a known shopper, the chance of each unit they do not hold (a missed pick). */
+  returnNotHeld: number;
   /** Spread of the change no product explains: uniform over ± this many grams. */
   unknownRangeGrams: number;
   /** Relative error of the scale itself (calibration span). */
@@ -43,6 +45,7 @@ export const DEFAULT_INFERENCE_SETTINGS: InferenceSettings = {
   countDecay: 0.35,
   returnCountDecay: 0.08,
   maxCount: 12,
+  returnNotHeld: 0.03,
   unknownRangeGrams: 10_000,
   relativeScaleError: 0.002,
   keep: 5,
@@ -55,6 +58,12 @@ export interface ChangeToExplain {
   noiseSigma: number;
   /** Products known to lie on these plates although they do not belong there (earlier misplaced returns). */
   strays?: ReadonlyMap<string, readonly string[]>;
+  /**
+   * For a put-back by a known shopper: the units of each product they hold. What they put back is
+   * then one of those (a foreign one is a misplacement, not any of the catalogue's foreign
+   * products); each unit they do not hold is a pick the cart missed.
+   */
+  held?: ReadonlyMap<string, number>;
 }
 
 export class ItemInference {
@@ -74,6 +83,15 @@ export class ItemInference {
   }
 
   explain(change: ChangeToExplain): ItemCandidate[] {
+    return this.weigh(change).candidates;
+  }
+
+  /**
+   * The candidates and the log of how likely the change was at all under this change's priors (the
+   * sum over every hypothesis): for one put-back, comparing it between shoppers says whose
+   * holdings explain the weight better.
+   */
+  weigh(change: ChangeToExplain): { candidates: ItemCandidate[]; logEvidence: number } {
     const s = this.settings;
     const magnitude = Math.abs(change.deltaGrams);
     // Where the change happened: each plate weighted by its share of the total change.
@@ -96,19 +114,26 @@ export class ItemInference {
       }
     }
     const localMass = [...local.values()].reduce((a, b) => a + b, 0);
-    const foreignCount = this.products.length - local.size;
     const foreignPrior = change.deltaGrams > 0 ? s.foreignReturnPrior : s.foreignPickPrior;
+    const held = change.deltaGrams > 0 ? change.held : undefined;
+    // A known shopper's misplaced put-back is one of the foreign products they hold.
+    let heldForeign = 0;
+    if (held) for (const [id, units] of held) if (units > 0 && !local.has(id)) heldForeign += 1;
+    const foreignCount = heldForeign > 0 ? heldForeign : this.products.length - local.size;
     const hypotheses: { product: string | null; count: number; logPost: number; misplaced: boolean }[] = [];
     const decay = change.deltaGrams > 0 ? s.returnCountDecay : s.countDecay;
     const countNorm = (1 - decay) / (1 - decay ** s.maxCount);
     for (const product of this.products) {
       const localShare = local.get(product.id);
+      const units = held?.get(product.id) ?? 0;
       const prior =
         localShare !== undefined
           ? ((1 - foreignPrior - s.unknownPrior) * localShare) / localMass
-          : foreignCount > 0
+          : foreignCount > 0 && (heldForeign === 0 || units > 0)
             ? (local.size === 0 ? 1 - s.unknownPrior : foreignPrior) / foreignCount
-            : 0;
+            : heldForeign > 0
+              ? foreignPrior / (this.products.length - local.size)
+              : 0;
       if (prior <= 0) continue;
       const maxN = Math.min(s.maxCount, Math.floor(magnitude / product.unitWeight) + 2);
       for (let n = 1; n <= maxN; n++) {
@@ -118,7 +143,8 @@ export class ItemInference {
         const logLikelihood = Math.log(
           (1 - s.tailWeight) * gaussian(magnitude - expected, variance) + s.tailWeight * gaussian(magnitude - expected, tailVariance),
         );
-        const logPrior = Math.log(prior) + Math.log(countNorm) + (n - 1) * Math.log(decay);
+        const missed = held && n > units ? (n - units) * Math.log(s.returnNotHeld) : 0;
+        const logPrior = Math.log(prior) + Math.log(countNorm) + (n - 1) * Math.log(decay) + missed;
         hypotheses.push({ product: product.id, count: n, logPost: logLikelihood + logPrior, misplaced: localShare === undefined || stray.has(product.id) });
       }
     }
@@ -126,11 +152,12 @@ export class ItemInference {
     const best = Math.max(...hypotheses.map((h) => h.logPost));
     let sum = 0;
     for (const h of hypotheses) sum += Math.exp(h.logPost - best);
-    return hypotheses
+    const candidates = hypotheses
       .map((h) => ({ product: h.product, count: h.count, probability: Math.exp(h.logPost - best) / sum, misplaced: h.misplaced }))
       .sort((a, b) => b.probability - a.probability || String(a.product).localeCompare(String(b.product)) || a.count - b.count)
       .slice(0, s.keep)
       .map((c) => ({ ...c, probability: Math.round(c.probability * 1e6) / 1e6 }));
+    return { candidates, logEvidence: best + Math.log(sum) };
   }
 }
 

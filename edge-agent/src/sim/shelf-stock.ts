@@ -102,6 +102,13 @@ export class ShelfStock {
     return counts;
   }
 
+  /** Facings ("plate|product") with any weight of their product on the plate: a unit across a seam lies on both. */
+  facingsCarrying(): Set<string> {
+    const out = new Set<string>();
+    for (const u of this.units.values()) for (const s of this.shares(u)) out.add(facingKey(s.plate, u.product));
+    return out;
+  }
+
   /** The plate under a unit's centre. */
   plateUnder(unit: Pick<StockUnit, 'shelf' | 'u'>): string | undefined {
     const shelf = this.layout.shelves.get(unit.shelf);

@@ -15,6 +15,8 @@ export interface StockTruthSink {
 
 export class StockTruth {
   private last = new Map<string, number>();
+  /** Facings with any weight of their product on the plate, as of the last change. */
+  private carrying = new Set<string>();
   private readonly planned: Set<string>;
   private readonly ownPlates: Map<string, ReadonlySet<string>>;
 
@@ -30,8 +32,9 @@ export class StockTruth {
   /** Every facing as the day starts; a facing that starts empty is out of stock from the first instant. */
   start(at: number): void {
     this.snapshot(at);
-    for (const [key, units] of this.last) {
-      if (units > 0 || !this.planned.has(key)) continue;
+    this.carrying = this.stock.facingsCarrying();
+    for (const key of sorted(this.planned)) {
+      if (this.carrying.has(key)) continue;
       const [plate, product] = split(key);
       this.out.fault({ at, kind: 'out-of-stock', plate, product, detail: 'empty at the start of the day' });
     }
@@ -58,9 +61,17 @@ export class StockTruth {
       if (units === before) continue;
       const [plate, product] = split(key);
       this.out.stock({ at, plate, product, units, cause });
-      if (units === 0 && this.planned.has(key)) this.out.fault({ at: settleAt, kind: 'out-of-stock', plate, product, detail: `last unit taken by ${by}` });
     }
     this.last = now;
+    // Out of stock: nothing of the product left on its plate. Units counted on the next plate may
+    // still lie across the seam; a plate carrying them is not empty to anyone looking at it.
+    const carrying = this.stock.facingsCarrying();
+    for (const key of sorted(this.planned)) {
+      if (carrying.has(key) || !this.carrying.has(key)) continue;
+      const [plate, product] = split(key);
+      this.out.fault({ at: settleAt, kind: 'out-of-stock', plate, product, detail: `last unit taken by ${by}` });
+    }
+    this.carrying = carrying;
   }
 
   /** A unit was put down on `plate`: a fault when its product does not belong there. */

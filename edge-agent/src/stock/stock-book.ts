@@ -132,7 +132,7 @@ export class StockBook {
       const signed = delta < 0 ? -n : n;
       f.units = Math.max(0, f.units + signed);
       f.sigma = Math.min(f.sigma, 1);
-      out.push({ kind: restocking ? 'restock' : delta < 0 ? 'sale' : 'put-back', plate, product: f.product, delta: signed, units: f.units, at: e.tEnd, weightEvent: e.id });
+      out.push({ kind: delta < 0 ? 'sale' : restocking ? 'restock' : 'put-back', plate, product: f.product, delta: signed, units: f.units, at: e.tEnd, weightEvent: e.id });
     }
     return out;
   }

@@ -92,7 +92,7 @@ export async function evaluateStock(dir: string, options: StockEvalOptions, log:
   let cursor = 0;
   const per = new Map<string, { n: number; within: number; exact: number; product: string }>();
   let agent: Agent | undefined;
-  const alerts: { kind: string; subject: string; at: number }[] = [];
+  const alerts: { kind: string; subject: string; at: number; resolvedAt: number }[] = [];
   const sampler = new StockSampler(start + (options.warmupMs ?? 30_000), end, every, (at) => {
     while (cursor < sorted.length && sorted[cursor]!.at <= at) {
       const s = sorted[cursor++]!;
@@ -118,7 +118,11 @@ export async function evaluateStock(dir: string, options: StockEvalOptions, log:
     ...(options.dataDir ? { dataDir: options.dataDir } : {}),
     onAgent: (a) => {
       agent = a;
-      a.bus.on('alert.raised', 'stock-eval', (r) => void alerts.push({ kind: r.kind, subject: r.subject, at: a.now }));
+      a.bus.on('alert.raised', 'stock-eval', (r) => void alerts.push({ kind: r.kind, subject: r.subject, at: a.now, resolvedAt: Infinity }));
+      a.bus.on('alert.resolved', 'stock-eval', (r) => {
+        const open = alerts.find((x) => x.kind === r.kind && x.subject === r.subject && x.resolvedAt === Infinity);
+        if (open) open.resolvedAt = a.now;
+      });
     },
     truthFloor: { seed: options.seed, noiseM: options.noiseM, missRate: options.missRate },
     sources: () => [sampler],
@@ -133,7 +137,9 @@ export async function evaluateStock(dir: string, options: StockEvalOptions, log:
       // The alerts a fault drew: from its time until the same fault is planted there again.
       const next = planted.find((g) => g.at > f.at && g.kind === f.kind && g.plate === f.plate);
       const mine = alerts.filter((a) => about(a, f) && a.at >= f.at - every && (!next || a.at < next.at - every));
-      const first = mine[0];
+      // Staff who already see the plate's alert open (raised as it emptied earlier) are told.
+      const open = alerts.find((a) => about(a, f) && a.at < f.at - every && a.resolvedAt > f.at);
+      const first = open ? { at: f.at } : mine[0];
       return {
         kind: f.kind,
         plate: f.plate,
