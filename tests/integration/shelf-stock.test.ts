@@ -56,8 +56,9 @@ class ShelfFeed {
 
   /** A hand takes (negative) or puts (positive) grams on a plate, then lets go. */
   move(plateIndex: number, grams: number): void {
+    // Ten steps of a tenth each (samples 5–14 of 20), so the plate moves by exactly `grams`.
     this.run(0.4, (t) => {
-      if (t > 0.1 && t < 0.3) this.grams[plateIndex]! += grams / 10;
+      if (t >= 0.099 && t < 0.299) this.grams[plateIndex]! += grams / 10;
     });
     this.run(4);
   }
@@ -155,9 +156,10 @@ describe('shelf stock', { timeout: 60_000 }, () => {
     feed.move(4, 23);
     expect(agent.stock.book.facing('1.4.5')!.foreign).toHaveLength(1);
 
-    // The mints' load cell creeps up by 18 g over two minutes (most of a unit): still 14.
-    feed.run(120, () => {
-      feed.grams[2]! += 18 / (120 * 50);
+    // The mints' load cell creeps up by 18 g over twelve minutes (most of a unit; 90 g/h, a fast
+    // drift for a load cell): still 14.
+    feed.run(720, () => {
+      feed.grams[2]! += 18 / (720 * 50);
     });
     expect(agent.stock.book.facing('1.4.3')).toMatchObject({ units: 14 });
     expect(agent.stock.book.facing('1.4.3')!.zero).toBeGreaterThan(12);

@@ -57,4 +57,31 @@ describe('stock book', () => {
     const left = book.weightEvent(event({ '1.1.2': 1530 }, [{ product: 'water', count: 1, probability: 0.7, misplaced: true }], 2, 20_000), false);
     expect(left).toEqual([expect.objectContaining({ kind: 'misplaced', product: 'water', delta: 1 })]);
   });
+
+  it('learns what a unit really weighs from its own picks, and counts a full facing by it', () => {
+    // The catalogue says 487 g; the jars weigh 474 g. Twenty-one of them read as 20.4 catalogue units.
+    const jars = product('jars', 487, ['1.1.5']);
+    const book = new StockBook([jars], 0.1);
+    book.settle('1.1.5', 21 * 474, 1, 0);
+    expect(book.facing('1.1.5')!.units).toBe(20);
+    const pick = (id: number, at: number) => book.weightEvent(event({ '1.1.5': -474 }, [{ product: 'jars', count: 1, probability: 1, misplaced: false }], id, at), false);
+    pick(1, 10_000);
+    pick(2, 20_000);
+    expect(book.facing('1.1.5')!.unitWeight).toBeCloseTo(474, 5);
+    // 19 jars on the plate, 18 by the events: two looks at the learnt weight put it right.
+    book.settle('1.1.5', 19 * 474, 1, 30_000);
+    expect(book.settle('1.1.5', 19 * 474, 1, 31_000)).toMatchObject({ kind: 'reconcile', delta: 1, units: 19 });
+  });
+
+  it('lets the zero follow drift no faster than a load cell drifts', () => {
+    const book = new StockBook([pasta, water], 1);
+    book.settle('1.1.3', 2 * 1530, 1, 0);
+    // A reading 300 g heavy a second later is not drift: the zero moves by a few hundredths of a gram.
+    book.settle('1.1.3', 2 * 1530 + 300, 1, 1_000);
+    expect(Math.abs(book.facing('1.1.3')!.zero)).toBeLessThan(0.05);
+    // Slow drift over an hour is followed.
+    for (let t = 1; t <= 3600; t++) book.settle('1.1.3', 2 * 1530 + (30 * t) / 3600, 1, 1_000 + t * 1_000);
+    expect(book.facing('1.1.3')!.zero).toBeGreaterThan(25);
+    expect(book.facing('1.1.3')!.units).toBe(2);
+  });
 });

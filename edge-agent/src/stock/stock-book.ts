@@ -49,12 +49,20 @@ export interface StockChange {
 const WHOLE = 0.3;
 /** Per-plate weight changes smaller than this share of a unit are not units. */
 const PART = 0.5;
+/** The fastest a load cell's zero is believed to drift: more than that is units, not drift. */
+const DRIFT_GRAMS_PER_HOUR = 100;
+/** Single-plate events of this many units or fewer teach a product's true unit weight. */
+const LEARN_MAX_UNITS = 3;
+/** Events a product's unit weight is learnt from before it replaces the catalogue's. */
+const LEARN_MIN_EVENTS = 2;
 
 export class StockBook {
   private readonly byPlate = new Map<string, Facing>();
   private readonly products: ReadonlyMap<string, ProductConfig>;
   /** Per plate: a count one settled look read against the events' count, awaiting a second look. */
   private readonly pending = new Map<string, number>();
+  /** Per product: what its units weigh on these shelves, from its own weight events. */
+  private readonly learnt = new Map<string, { grams: number; events: number }>();
 
   constructor(
     products: readonly ProductConfig[],
@@ -129,12 +137,28 @@ export class StockBook {
       }
       const { n, rest } = countsOf(f, Math.abs(delta) / f.unitWeight)[0]!;
       if (n === 0 || Math.abs(rest) > PART) continue;
+      if (n <= LEARN_MAX_UNITS && Math.abs(rest) < WHOLE && e.plates.length === 1) this.learn(f.product, Math.abs(delta) / n);
       const signed = delta < 0 ? -n : n;
       f.units = Math.max(0, f.units + signed);
       f.sigma = Math.min(f.sigma, 1);
       out.push({ kind: delta < 0 ? 'sale' : restocking ? 'restock' : 'put-back', plate, product: f.product, delta: signed, units: f.units, at: e.tEnd, weightEvent: e.id });
     }
     return out;
+  }
+
+  /**
+   * Catalogue weights are often a few percent off what the shelf measures, which over twenty units
+   * is a unit or more: a product's own single-plate events say what one unit really weighs.
+   */
+  private learn(product: string, grams: number): void {
+    const catalogue = this.products.get(product)?.unitWeight;
+    if (catalogue === undefined || Math.abs(grams - catalogue) > 0.1 * catalogue) return;
+    const now = this.learnt.get(product) ?? { grams: 0, events: 0 };
+    now.events += 1;
+    now.grams += (grams - now.grams) / Math.min(now.events, 20);
+    this.learnt.set(product, now);
+    if (now.events < LEARN_MIN_EVENTS) return;
+    for (const f of this.byPlate.values()) if (f.product === product) f.unitWeight = now.grams;
   }
 
   /** The foreign item whose weight explains `grams` taken better than whole units of the plate's product. */
@@ -190,7 +214,9 @@ export class StockBook {
       return undefined;
     }
     this.pending.delete(plate);
-    f.zero += this.driftTracking * rest * f.unitWeight;
+    // The zero follows drift no faster than a load cell drifts, so it never swallows a unit.
+    const maxStep = first ? 0 : (DRIFT_GRAMS_PER_HOUR * Math.max(0, at - f.settledAt!)) / 3_600_000;
+    f.zero += Math.max(-maxStep, Math.min(maxStep, this.driftTracking * rest * f.unitWeight));
     f.settledAt = at;
     if (n === f.units && !first) return undefined;
     const delta = n - f.units;
