@@ -26,6 +26,8 @@ export interface BusEvents {
   'gate.event': GateEvent;
   /** Emitted after the event is stored. */
   'shelf.weight-event': WeightEvent;
+  /** A button on a shelf controller was pressed (`RESTOCK`: staff toggle restock mode for the shelf). */
+  'shelf.button': { shelf: string; button: string; at: number };
   /** A tag seen or gone at a shelf antenna, after it is stored; 'gone' is evidence of an item lifted. */
   'rfid.tag': TagObservation;
   /** A tag passing the exit gate with its billing outcome, after it is stored. */

@@ -72,6 +72,7 @@ async function setUp(options: { sink?: (tick: ShelfTick) => void } = {}) {
 
   return {
     pair,
+    bus,
     clock,
     adapter,
     availability,
@@ -138,6 +139,19 @@ describe('ScaleAdapter on a pty', () => {
       reconnects: 0,
     });
     expect(h.counters()['bytes']).toBeGreaterThan(200);
+  });
+
+  it('announces a press of the shelf button, and counts it as a status line', async () => {
+    const h = await setUp();
+    const presses: unknown[] = [];
+    h.bus.on('shelf.button', 'test', (b) => void presses.push(b));
+    await h.device().write(Buffer.concat([encodeStatusLine({ deviceTs: 9, code: 4, plate: 0, text: 'RESTOCK' }), encodeStatusLine({ deviceTs: 10, code: 4, plate: 0 })]));
+    await waitFor(() => presses.length === 2, 5_000, 'two presses');
+    expect(presses).toEqual([
+      { shelf: '1.2', button: 'RESTOCK', at: NOW },
+      { shelf: '1.2', button: 'RESTOCK', at: NOW },
+    ]);
+    expect(h.counters()['statusLines']).toBe(2);
   });
 
   it('goes offline when unplugged, then reconnects and resumes when plugged back in', async () => {

@@ -117,13 +117,24 @@ describe('shelf stock', { timeout: 60_000 }, () => {
     ]);
     expect((agent.health().components['checkout'] as unknown as { counters: { restockArrivals: number } }).counters.restockArrivals).toBe(1);
     expect(agent.database.handle.prepare('SELECT COUNT(*) AS n FROM cart_lines').get()).toEqual({ n: 0 });
+    // The shelf's restock button: pressed, a put is stock arriving; pressed again, a put is a put-back.
+    const restockArrivals = () => (agent.health().components['checkout'] as unknown as { counters: { restockArrivals: number } }).counters.restockArrivals;
+    agent.stock.restock.stop('1.1');
+    agent.bus.emit('shelf.button', { shelf: '1.1', button: 'RESTOCK', at: feed.at });
+    feed.move(2, 530);
+    expect(agent.stock.book.facing('1.1.3')).toMatchObject({ units: 4 });
+    expect(restockArrivals()).toBe(2);
+    agent.bus.emit('shelf.button', { shelf: '1.1', button: 'RESTOCK', at: feed.at });
+    expect(agent.stock.restock.active('1.1', feed.at)).toBe(false);
+    feed.move(2, -530);
+    expect(agent.stock.book.facing('1.1.3')).toMatchObject({ units: 3 });
     const outage = agent.database.handle.prepare('SELECT plate, ended_at IS NOT NULL AS ended FROM stock_outages').all();
     expect(outage).toEqual([{ plate: '1.1.3', ended: 1 }]);
 
     // The hour for the cloud: what sold, what came back, how long the facing was empty.
     const hour = agent.stock.hour(Date.UTC(2026, 11, 7, 9), Date.UTC(2026, 11, 7, 10))!;
     const sparkling = hour.find((p) => p.product === 'water-sparkling-500')!;
-    expect(sparkling).toMatchObject({ unitsOnShelf: 8, sold: 3, putBack: 0, velocity: 3, restocked: 3, corrected: 0 });
+    expect(sparkling).toMatchObject({ unitsOnShelf: 8, sold: 4, putBack: 0, velocity: 4, restocked: 4, corrected: 0 });
     expect(sparkling.outOfStockSeconds).toHaveLength(1);
     expect(sparkling.outOfStockSeconds[0]!.plate).toBe('1.1.3');
     expect(sparkling.outOfStockSeconds[0]!.seconds).toBeGreaterThanOrEqual(4);

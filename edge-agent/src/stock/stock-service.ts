@@ -27,6 +27,7 @@ const ZERO_STORE_GRAMS = 0.5;
 /** Staff this close to where one stands at a shelf, seen this recently, are restocking it. */
 const STAFF_REACH_M = 1.2;
 const STAFF_SEEN_MS = 3_000;
+const SHELF_BUTTON = 'shelf button';
 
 export interface StockServiceOptions {
   config: StoreConfig;
@@ -140,6 +141,14 @@ export class StockService implements Component {
       for (const id of u.ended) this.staff.delete(id);
     });
     this.options.restock.staffAt = (shelf, at) => this.staffAtShelf(shelf, at);
+    // The shelf's restock button toggles restock mode there: on for stock.restockMinutes, off again.
+    bus.on('shelf.button', this.name, (b) => {
+      if (b.button !== 'RESTOCK') return;
+      const on = this.options.restock.list(b.at).some((w) => w.shelf === b.shelf && w.by === SHELF_BUTTON);
+      if (on) this.options.restock.stop(b.shelf);
+      else this.options.restock.start(b.shelf, b.at + config.stock.restockMinutes * 60_000, SHELF_BUTTON);
+      this.options.log.info({ shelf: b.shelf, restocking: !on }, on ? 'restock mode off (shelf button)' : 'restock mode on (shelf button)');
+    });
     bus.on('rfid.tag', this.name, (o) => {
       if (o.kind !== 'seen' || !o.shelf || !this.badges.matches(o.epc)) return;
       this.options.restock.start(o.shelf, o.at + config.stock.restockMinutes * 60_000, `badge ${o.epc}`);

@@ -58,6 +58,7 @@ export interface ControllerNotice extends ScaleNotice {
 }
 
 const BOOT = 1;
+const BUTTON = 4;
 /** A sequence jump this large is a controller restart (or reordering), not lost samples. */
 const SEQ_RESTART_GAP = 0x8000;
 
@@ -234,6 +235,11 @@ export class ScaleAdapter implements Component {
       return;
     }
     this.plates.statusLines += 1;
+    if (notice.code === BUTTON) {
+      this.log.info({ notice: named }, 'shelf button pressed');
+      this.options.bus.emit('shelf.button', { shelf: this.options.shelf, button: notice.text || 'RESTOCK', at: this.options.clock.now() });
+      return;
+    }
     if (notice.code === BOOT) {
       this.lastSeq = -1;
       this.lastNotice = named;

@@ -16,6 +16,7 @@ export const SCALE_STATUS_CODES = {
   1: 'BOOT',
   2: 'PLATE_OK',
   3: 'ACK',
+  4: 'BUTTON',
 } as const satisfies Record<number, string>;
 
 export const SCALE_ERROR_CODES = {
