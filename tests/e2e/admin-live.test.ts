@@ -7,12 +7,8 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import type { Agent } from '../../edge-agent/src/agent.js';
-import { TruthFloorSource } from '../../edge-agent/src/checkout/truth-floor-source.js';
 import { silentLogger } from '../../edge-agent/src/log.js';
-import { openRecording } from '../../edge-agent/src/recording/recording-reader.js';
 import { replay } from '../../edge-agent/src/recording/replay-session.js';
-import { readTruth } from '../../edge-agent/src/recording/truth-file.js';
 import { recordSimulation } from '../../edge-agent/src/sim/record-simulation.js';
 import { resolveScenario } from '../../edge-agent/src/sim/scenario.js';
 import { addUsers, PASSWORDS, signInPage } from '../support/admin.js';
@@ -35,9 +31,6 @@ describe.skipIf(!chromiumAvailable())(`live store page with the simulator (${chr
     const dir = join(tempDir(), 'recording');
     const scenario = resolveScenario({ seed: 5, minutes: 1.5, shoppers: 2, knobs: { itemsMin: 1, itemsMax: 2, lingerSeconds: [4, 8] } });
     await recordSimulation({ config, scenario, out: dir, video: false, createdBy: 'admin-live test' });
-    const tracks = readTruth(openRecording(dir), 'tracks')!;
-    let agent: Agent | undefined;
-    const floor = new TruthFloorSource(tracks, { emit: (event, payload) => agent?.bus.emit(event, payload) }, { seed: 5, noiseM: 0.05, missRate: 0.02 });
 
     const errors: string[] = [];
     // Wall time of each track's first report by vision, and of its end.
@@ -56,7 +49,6 @@ describe.skipIf(!chromiumAvailable())(`live store page with the simulator (${chr
       log: silentLogger(),
       version: 'test',
       onAgent: (a) => {
-        agent = a;
         a.bus.on('vision.shoppers', 'test', (u) => {
           for (const t of u.tracks) if (!firstReported.has(t.id)) firstReported.set(t.id, Date.now());
           for (const id of u.ended) endedAt.set(id, Date.now());
@@ -77,7 +69,7 @@ describe.skipIf(!chromiumAvailable())(`live store page with the simulator (${chr
           })().catch(failed);
         });
       },
-      sources: () => [floor],
+      truthFloor: { seed: 5, noiseM: 0.05, missRate: 0.02 },
     });
     await pageReady;
     // The floor plan: the demo store's zones and both gondolas with their plates.

@@ -7,13 +7,9 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import type { Agent } from '../../edge-agent/src/agent.js';
 import type { BusEvents } from '../../edge-agent/src/bus.js';
-import { TruthFloorSource } from '../../edge-agent/src/checkout/truth-floor-source.js';
 import { silentLogger } from '../../edge-agent/src/log.js';
-import { openRecording } from '../../edge-agent/src/recording/recording-reader.js';
 import { replay } from '../../edge-agent/src/recording/replay-session.js';
-import { readTruth } from '../../edge-agent/src/recording/truth-file.js';
 import { recordSimulation } from '../../edge-agent/src/sim/record-simulation.js';
 import { resolveScenario } from '../../edge-agent/src/sim/scenario.js';
 import { artifactPath, CHROMIUM_MISSING, chromiumAvailable, launchChromium } from '../support/chromium.js';
@@ -36,9 +32,6 @@ describe.skipIf(!chromiumAvailable())(`shelf screen with the simulator (${chromi
     // One shopper who stands 24–26 s at each shelf before reaching in: lingering after 20 s.
     const scenario = resolveScenario({ seed: 11, minutes: 1.5, shoppers: 1, knobs: { lingerSeconds: [24, 26], itemsMin: 1, itemsMax: 1 } });
     await recordSimulation({ config, scenario, out: dir, video: false, createdBy: 'shelf-screen test' });
-    const tracks = readTruth(openRecording(dir), 'tracks')!;
-    let agent: Agent | undefined;
-    const floor = new TruthFloorSource(tracks, { emit: (event, payload) => agent?.bus.emit(event, payload) }, { seed: 11, noiseM: 0.05, missRate: 0.02 });
 
     const pages = new Map<string, Page>();
     const errors: string[] = [];
@@ -54,7 +47,6 @@ describe.skipIf(!chromiumAvailable())(`shelf screen with the simulator (${chromi
       log: silentLogger(),
       version: 'test',
       onAgent: (a) => {
-        agent = a;
         a.bus.on('analytics.lingering', 'test', (event) => void lingering.push({ event, wallAt: Date.now() }));
         a.bus.on('signage.card', 'test', (c) => void cards.push(c));
         // Every screen page is open and connected before the shopper gets to a shelf.
@@ -74,7 +66,7 @@ describe.skipIf(!chromiumAvailable())(`shelf screen with the simulator (${chromi
           })();
         });
       },
-      sources: () => [floor],
+      truthFloor: { seed: 11, noiseM: 0.05, missRate: 0.02 },
     });
     await pagesReady;
     expect(lingering).toEqual([]);

@@ -10,12 +10,8 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
-import type { Agent } from '../../edge-agent/src/agent.js';
-import { TruthFloorSource } from '../../edge-agent/src/checkout/truth-floor-source.js';
 import { silentLogger } from '../../edge-agent/src/log.js';
-import { openRecording } from '../../edge-agent/src/recording/recording-reader.js';
 import { replay } from '../../edge-agent/src/recording/replay-session.js';
-import { readTruth } from '../../edge-agent/src/recording/truth-file.js';
 import { recordSimulation } from '../../edge-agent/src/sim/record-simulation.js';
 import { resolveScenario } from '../../edge-agent/src/sim/scenario.js';
 import { demoConfig } from '../support/demo-config.js';
@@ -44,9 +40,6 @@ describe(`soak: a ${HOURS}-hour busy store day at full speed`, { timeout: LONG ?
     const dir = join(tempDir(), 'recording');
     const scenario = resolveScenario({ seed: 17, minutes: HOURS * 60, shoppers: HOURS * 60, profile: 'busy' });
     await recordSimulation({ config, scenario, out: dir, video: false, createdBy: 'soak test' });
-    const tracks = readTruth(openRecording(dir), 'tracks')!;
-    let agent: Agent | undefined;
-    const floor = new TruthFloorSource(tracks, { emit: (event, payload) => agent?.bus.emit(event, payload) }, { seed: 17, noiseM: 0.1, missRate: 0.05 });
     const samples: { storeHour: number; heapMb: number; rssMb: number }[] = [];
     let start = 0;
     let lastSampleAt = -Infinity;
@@ -59,7 +52,6 @@ describe(`soak: a ${HOURS}-hour busy store day at full speed`, { timeout: LONG ?
       log: silentLogger(),
       version: 'soak',
       onAgent: (a) => {
-        agent = a;
         // Sampled on the store's own time: every 2 simulated minutes of traffic.
         a.bus.on('vision.shoppers', 'soak', (u) => {
           if (start === 0) start = u.at;
@@ -70,7 +62,7 @@ describe(`soak: a ${HOURS}-hour busy store day at full speed`, { timeout: LONG ?
           samples.push({ storeHour: (u.at - start) / 3_600_000, heapMb: m.heapUsed / 1_048_576, rssMb: m.rss / 1_048_576 });
         });
       },
-      sources: () => [floor],
+      truthFloor: { seed: 17, noiseM: 0.1, missRate: 0.05 },
     });
     delay.disable();
     expect(summary.problems).toEqual([]);
