@@ -10,7 +10,7 @@ import { StoreDatabase } from '../db/database.js';
 import { ProductReferenceRepository } from '../db/repositories/product-references.js';
 import { describeError, isEdgeError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { packagingReferences } from '../sim/render/packaging-references.js';
+import { shelfCameraReferences } from '../sim/render/shelf-camera-references.js';
 import { readImageFile } from '../vision/image-file.js';
 import { loadGallery } from '../vision/products/product-recognition-service.js';
 import { ProductModel } from '../vision/products/product-model.js';
@@ -82,7 +82,7 @@ export async function galleryAdd(options: GalleryAddOptions, io: CliIo, log: Log
     let pictures: { product: string; source: string; frame: ReturnType<typeof readImageFile> }[];
     try {
       pictures = options.fromSimPackaging
-        ? await packagingReferences(o.config.planogram.products)
+        ? await shelfCameraReferences(o.config, o.config.planogram.products)
         : options.images.map((file) => ({ product: options.product!, source: basename(file), frame: readImageFile(file) }));
     } catch (err) {
       if (!isEdgeError(err)) throw err;

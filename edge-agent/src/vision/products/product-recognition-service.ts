@@ -11,7 +11,7 @@ import { ProductReferenceRepository } from '../../db/repositories/product-refere
 import { describeError } from '../../errors.js';
 import type { Component, ComponentHealth } from '../../lifecycle.js';
 import type { Logger } from '../../log.js';
-import { packagingReferences } from '../../sim/render/packaging-references.js';
+import { shelfCameraReferences } from '../../sim/render/shelf-camera-references.js';
 import { InferenceWorker } from '../inference/inference-worker.js';
 import { ProductGallery } from './product-gallery.js';
 import type { ProductCrop } from './product-model.js';
@@ -71,14 +71,14 @@ export class ProductRecognitionService implements Component {
     const have = new Set(repo.counts(model.identity).map((c) => c.product));
     const products = this.options.config.planogram.products.filter((p) => !have.has(p.id));
     if (products.length === 0) return;
-    const pictures = await packagingReferences(products);
+    const pictures = await shelfCameraReferences(this.options.config, products);
     const vectors = await model.infer(
       pictures.map((p) => ({ frame: p.frame })),
       16,
     );
     const now = Date.now();
     repo.addAll(pictures.map((p, i) => ({ product: p.product, source: p.source, embedding: vectors[i]! })), model.identity, 'simulator', now);
-    this.options.log.info({ products: products.length, references: pictures.length }, 'gallery seeded from the simulated packaging');
+    this.options.log.info({ products: products.length, references: pictures.length }, 'gallery seeded from the simulated shelf cameras and packaging');
   }
 
   /** Reads the gallery again (after `edge-agent gallery add` while the agent runs). */
