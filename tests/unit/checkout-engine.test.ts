@@ -36,6 +36,11 @@ let gateId = 1;
 const gate = (g: Partial<GateEvent> & Pick<GateEvent, 'gate' | 'kind' | 'at'>): GateEvent => ({ id: gateId++, ...g });
 const track = (id: string, at: number, x: number, y: number): ShopperTrack => ({ id, x, y, vx: 0, vy: 0, at, firstSeenAt: at, sources: [{ camera: 'c', trackId: 1 }] });
 
+/** Picks never ask what a shopper holds. */
+const noReturns = (): never => {
+  throw new Error('a pick asked for put-back candidates');
+};
+
 describe('SessionTracker', () => {
   it('binds the tracks of a party passing in on one token to one session, and ends it when the last one leaves', () => {
     const { sink, log } = recordingSink();
@@ -124,7 +129,7 @@ describe('association and fusion', () => {
     const place = reachPlace(layout, event)!;
     const h = historyWith({ a: { x: plate.standAt.x - 0.2, y: plate.standAt.y }, b: { x: plate.standAt.x + 0.2, y: plate.standAt.y } });
     const who = associate(event, place, [{ session: 1, tracks: ['a'] }, { session: 2, tracks: ['b'] }], h, config.checkout);
-    const fused = fuseWeightEvent({ kind: 'pick', candidates: [{ product: 'water-sparkling-500', count: 1, probability: 0.99, misplaced: false }] }, who, { tagsGone: new Map(), holds: () => 0 });
+    const fused = fuseWeightEvent({ kind: 'pick', candidates: [{ product: 'water-sparkling-500', count: 1, probability: 0.99, misplaced: false }] }, who, { tagsGone: new Map(), returnCandidates: noReturns });
     expect(fused!.probability).toBeLessThan(config.checkout.reviewBelow);
     expect(fused!.probability).toBeGreaterThan(0.4);
   });
@@ -134,11 +139,13 @@ describe('association and fusion', () => {
     const h = historyWith({ holder: { x: plate.standAt.x + 0.25, y: plate.standAt.y }, other: { x: plate.standAt.x - 0.15, y: plate.standAt.y } });
     const who = associate(event, place, [{ session: 1, tracks: ['holder'] }, { session: 2, tracks: ['other'] }], h, config.checkout);
     expect(who[0]!.session).toBe(2);
-    const fused = fuseWeightEvent(
-      { kind: 'return', candidates: [{ product: 'water-sparkling-500', count: 1, probability: 0.95, misplaced: false }] },
-      who,
-      { tagsGone: new Map(), holds: (s, p) => (s === 1 && p === 'water-sparkling-500' ? 1 : 0) },
-    );
+    // A sparkling water (530 g) back on its own plate 1.1.3; only the farther shopper holds one.
+    const inference = new ItemInference(config.planogram.products);
+    const change = { perPlate: { '1.1.3': 530 }, deltaGrams: 530, noiseSigma: 1 };
+    const fused = fuseWeightEvent({ kind: 'return', candidates: inference.explain(change) }, who, {
+      tagsGone: new Map(),
+      returnCandidates: (s) => inference.weigh({ ...change, held: s === 1 ? new Map([['water-sparkling-500', 1]]) : new Map() }),
+    });
     expect(fused!.session).toBe(1);
     expect(fused!.product).toBe('water-sparkling-500');
   });
@@ -154,7 +161,6 @@ describe('association and fusion', () => {
     const change = { perPlate: { '1.1.3': 1051 }, deltaGrams: 1051, noiseSigma: 1 };
     const fused = fuseWeightEvent({ kind: 'return', candidates: inference.explain(change) }, who, {
       tagsGone: new Map(),
-      holds: (s, p) => carts.get(s!)?.get(p) ?? 0,
       returnCandidates: (s) => inference.weigh({ ...change, held: carts.get(s!) ?? new Map() }),
     });
     expect(fused).toMatchObject({ session: 1, product: 'oat-milk-1000', count: 1, misplaced: true });
@@ -168,7 +174,7 @@ describe('association and fusion', () => {
       { product: 'p1', count: 1, probability: 0.5, misplaced: false },
       { product: 'p2', count: 1, probability: 0.5, misplaced: false },
     ];
-    const fused = fuseWeightEvent({ kind: 'pick', candidates }, who, { tagsGone: new Map([['p2', 1]]), holds: () => 0 });
+    const fused = fuseWeightEvent({ kind: 'pick', candidates }, who, { tagsGone: new Map([['p2', 1]]), returnCandidates: noReturns });
     expect(fused!.product).toBe('p2');
     expect(fused!.probability).toBeGreaterThan(0.8);
   });

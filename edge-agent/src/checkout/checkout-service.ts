@@ -196,7 +196,7 @@ export class CheckoutService implements Component {
     const holds = (session: number, product: string) => this.carts.get(session)?.get(product) ?? 0;
     const returnCandidates = (session: number | null) =>
       this.inference.weigh({ perPlate: e.perPlate, deltaGrams: e.deltaGrams, noiseSigma: e.noiseSigma, held: (session !== null && this.carts.get(session)) || NOTHING_HELD });
-    const fused = fuseWeightEvent(e, who, { tagsGone, holds, returnCandidates });
+    const fused = fuseWeightEvent(e, who, { tagsGone, returnCandidates });
     // Staff filling the shelf: stock arriving, never a shopper's put-back; unless the weight cannot be
     // the shelf's own goods (staff fill a shelf with those) and a shopper beside them holds what it is.
     const ownGoods = e.candidates.reduce((sum, c) => sum + (c.product !== null && !c.misplaced ? c.probability : 0), 0);

@@ -1,8 +1,8 @@
 /**
  * What a weight event put in (or took out of) whose cart: the joint hypothesis over who did it
  * (association), what it was (the weight event's item candidates) and the other evidence — a
- * shelf tag that went silent during the event makes its product likelier; a put-back is likelier
- * from the shopper who holds that product. The most probable (shopper, product, count) wins; its
+ * shelf tag that went silent during the event makes its product likelier; a put-back is explained
+ * from what each shopper holds. The most probable (shopper, product, count) wins; its
  * probability is the line's confidence, so doubt on either side sends it to review.
  */
 import type { ItemCandidate, WeightEvent } from '../shelf/weight-event.js';
@@ -11,13 +11,11 @@ import type { AssociationCandidate } from './shopper-association.js';
 export interface FusionEvidence {
   /** Products whose shelf tags went silent at this shelf during the event. */
   tagsGone: ReadonlyMap<string, number>;
-  /** Units of a product a session holds now (its live cart). */
-  holds(session: number, product: string): number;
   /**
    * For a put-back: the weight explained from what a session holds (null: someone not known to
    * hold anything), with how likely the weight is under that (see `ItemInference.weigh`).
    */
-  returnCandidates?(session: number | null): { candidates: ItemCandidate[]; logEvidence: number };
+  returnCandidates(session: number | null): { candidates: ItemCandidate[]; logEvidence: number };
 }
 
 export interface FusedLine {
@@ -36,9 +34,6 @@ export interface FusedLine {
 
 /** Likelihood ratio of a product whose tag went silent at the shelf during the event. */
 const TAG_GONE_RATIO = 6;
-/** A put-back of something the shopper never took is possible (brought in, handed over) but rare. */
-const RETURN_NOT_HELD = 0.03;
-const RETURN_FEWER_HELD = 0.3;
 
 export function fuseWeightEvent(event: Pick<WeightEvent, 'kind' | 'candidates'>, who: readonly AssociationCandidate[], evidence: FusionEvidence): FusedLine | undefined {
   if (who.length === 0) return undefined;
@@ -47,22 +42,14 @@ export function fuseWeightEvent(event: Pick<WeightEvent, 'kind' | 'candidates'>,
   let total = 0;
   // A put-back is explained from what each shopper holds: who holds what fits the weight better
   // is likelier to have put it back, and it is likelier one of the things they hold.
-  const held = event.kind === 'return' && evidence.returnCandidates ? who.map((a) => evidence.returnCandidates!(a.session)) : undefined;
+  const held = event.kind === 'return' ? who.map((a) => evidence.returnCandidates(a.session)) : undefined;
   const bestEvidence = held ? Math.max(...held.map((h) => h.logEvidence)) : 0;
   who.forEach((a, i) => {
     const own = held?.[i];
     const fit = own ? Math.exp(own.logEvidence - bestEvidence) : 1;
     for (const c of own?.candidates ?? candidates) {
       let score = a.probability * fit * c.probability;
-      if (c.product !== null && !own) {
-        if (event.kind === 'pick') {
-          if ((evidence.tagsGone.get(c.product) ?? 0) >= 1) score *= TAG_GONE_RATIO;
-        } else {
-          const held = a.session === null ? 0 : evidence.holds(a.session, c.product);
-          if (held <= 0) score *= RETURN_NOT_HELD;
-          else if (held < c.count) score *= RETURN_FEWER_HELD;
-        }
-      }
+      if (!own && c.product !== null && (evidence.tagsGone.get(c.product) ?? 0) >= 1) score *= TAG_GONE_RATIO;
       hyps.push({ a, c, score });
       total += score;
     }

@@ -119,22 +119,22 @@ export class ItemInference {
     // A known shopper's misplaced put-back is one of the foreign products they hold.
     let heldForeign = 0;
     if (held) for (const [id, units] of held) if (units > 0 && !local.has(id)) heldForeign += 1;
-    const foreignCount = heldForeign > 0 ? heldForeign : this.products.length - local.size;
+    const foreignPool = this.products.length - local.size;
+    const foreignMass = local.size === 0 ? 1 - s.unknownPrior : foreignPrior;
+    const priorOf = (localShare: number | undefined, units: number): number => {
+      if (localShare !== undefined) return ((1 - foreignPrior - s.unknownPrior) * localShare) / localMass;
+      if (heldForeign === 0) return foreignMass / foreignPool;
+      // Foreign products the shopper does not hold come back only as a missed pick.
+      return units > 0 ? foreignMass / heldForeign : foreignPrior / foreignPool;
+    };
     const hypotheses: { product: string | null; count: number; logPost: number; misplaced: boolean }[] = [];
     const decay = change.deltaGrams > 0 ? s.returnCountDecay : s.countDecay;
     const countNorm = (1 - decay) / (1 - decay ** s.maxCount);
     for (const product of this.products) {
       const localShare = local.get(product.id);
       const units = held?.get(product.id) ?? 0;
-      const prior =
-        localShare !== undefined
-          ? ((1 - foreignPrior - s.unknownPrior) * localShare) / localMass
-          : foreignCount > 0 && (heldForeign === 0 || units > 0)
-            ? (local.size === 0 ? 1 - s.unknownPrior : foreignPrior) / foreignCount
-            : heldForeign > 0
-              ? foreignPrior / (this.products.length - local.size)
-              : 0;
-      if (prior <= 0) continue;
+      const prior = priorOf(localShare, units);
+      if (!(prior > 0 && Number.isFinite(prior))) continue;
       const maxN = Math.min(s.maxCount, Math.floor(magnitude / product.unitWeight) + 2);
       for (let n = 1; n <= maxN; n++) {
         const expected = n * product.unitWeight;
