@@ -7,6 +7,8 @@ import { migrate, schemaVersion, type Migration } from '../../edge-agent/src/db/
 import { MIGRATIONS } from '../../edge-agent/src/db/migrations/index.js';
 import { AgentRunRepository } from '../../edge-agent/src/db/repositories/agent-runs.js';
 import { ConfigSnapshotRepository } from '../../edge-agent/src/db/repositories/config-snapshots.js';
+import { AlertRepository } from '../../edge-agent/src/db/repositories/alerts.js';
+import { OutboxRepository } from '../../edge-agent/src/db/repositories/outbox.js';
 import { RetentionJob } from '../../edge-agent/src/db/retention.js';
 import { ErrorCode, isEdgeError } from '../../edge-agent/src/errors.js';
 import { silentLogger } from '../../edge-agent/src/log.js';
@@ -25,7 +27,7 @@ describe('database migrations', () => {
     const db = database.handle;
     expect(tables(db)).toEqual([
       'agent_runs', 'alerts', 'audit_log', 'cart_lines', 'config_snapshots', 'dwell_hourly', 'footfall_hourly', 'gate_events', 'heatmap_hourly', 'outbox', 'plate_calibrations',
-      'product_references', 'receipt_lines', 'receipts', 'review_items', 'schema_migrations', 'screen_attributions', 'screen_content', 'screen_exposures', 'screen_tokens', 'session_members', 'shopper_sessions', 'staff_marks', 'stock_levels', 'stock_movements', 'stock_outages', 'store_visits',
+      'product_references', 'receipt_lines', 'receipts', 'review_items', 'schema_migrations', 'screen_attributions', 'screen_content', 'screen_exposures', 'screen_tokens', 'session_members', 'shopper_sessions', 'sqlite_sequence', 'staff_marks', 'stock_levels', 'stock_movements', 'stock_outages', 'store_visits',
       'sync_summaries', 'tag_events', 'tag_passages', 'user_sessions', 'users', 'weight_events', 'zone_visits',
     ]);
     expect(schemaVersion(db)).toBe(MIGRATIONS.length);
@@ -70,6 +72,19 @@ describe('database migrations', () => {
     backup.close();
   });
 
+  it('keeps the messages waiting in the outbox when its ids become never-reused', () => {
+    const db = openDatabase(join(tempDir(), 'store.db'));
+    migrate(db, MIGRATIONS.slice(0, 13));
+    const add = db.prepare("INSERT INTO outbox (id, topic, payload, idempotency_key, created_at) VALUES (?, 'alert.raised', '{}', ?, 1)");
+    add.run(7, 'k7');
+    add.run(9, 'k9');
+    migrate(db, MIGRATIONS);
+    expect(db.prepare('SELECT id, idempotency_key AS k FROM outbox ORDER BY id').all()).toEqual([{ id: 7, k: 'k7' }, { id: 9, k: 'k9' }]);
+    db.prepare('DELETE FROM outbox').run();
+    expect(Number(add.run(null, 'k10').lastInsertRowid)).toBe(10);
+    db.close();
+  });
+
   it('applies all pending migrations in one transaction: a failure leaves the old version intact', () => {
     const db = openDatabase(join(tempDir(), 'store.db'));
     migrate(db, MIGRATIONS.slice(0, 1));
@@ -94,7 +109,7 @@ describe('database migrations', () => {
 
   it('is a no-op when the database is current', () => {
     const db = openDatabase(join(tempDir(), 'store.db'));
-    expect(migrate(db, MIGRATIONS).applied).toEqual(['1-agent-runs', '2-config-snapshots', '3-gate-events', '4-plate-calibrations', '5-weight-events', '6-rfid-and-alerts', '7-analytics', '8-product-gallery', '9-checkout', '10-sync-state', '11-signage', '12-admin-users', '13-shelf-stock']);
+    expect(migrate(db, MIGRATIONS).applied).toEqual(['1-agent-runs', '2-config-snapshots', '3-gate-events', '4-plate-calibrations', '5-weight-events', '6-rfid-and-alerts', '7-analytics', '8-product-gallery', '9-checkout', '10-sync-state', '11-signage', '12-admin-users', '13-shelf-stock', '14-outbox-ids']);
     expect(migrate(db, MIGRATIONS)).toEqual({ from: MIGRATIONS.length, to: MIGRATIONS.length, applied: [] });
     db.close();
   });
@@ -165,6 +180,41 @@ describe('retention', () => {
     const job = new RetentionJob(database, retention, silentLogger(), undefined, () => now);
     expect((await job.runOnce()).deleted).toEqual({ agent_runs: 0, config_snapshots: 1, gate_events: 0, weight_events: 0, tag_events: 0, tag_passages: 0, cart_lines: 0, session_members: 0, shopper_sessions: 0, receipts: 0, receipt_lines: 0, review_items: 0, alerts: 0, zone_visits: 0, store_visits: 0, staff_marks: 0, heatmap_hourly: 0, dwell_hourly: 0, footfall_hourly: 0, sync_summaries: 0, screen_attributions: 0, audit_log: 0, stock_movements: 0, stock_outages: 0, user_sessions: 0, screen_exposures: 0, outbox: 0 });
     expect(snapshots.get(orphan)).toBeUndefined();
+    await database.stop();
+  });
+
+  it('never hands an id out twice: a drained outbox, expired receipts, alerts and staff marks', async () => {
+    const database = new StoreDatabase(tempDir(), silentLogger());
+    await database.start();
+    const db = database.handle;
+    const now = 1_000 * DAY;
+    const outbox = new OutboxRepository(db);
+    const alerts = new AlertRepository(db, 'store-1');
+    const receipt = db.prepare("INSERT INTO receipts (session_id, token, currency, total, confidence, status, closed_at, created_at) VALUES (?, 't', 'EUR', 100, 1, 'final', ?, ?)");
+    const line = db.prepare("INSERT INTO receipt_lines (receipt_id, product, name, quantity, unit_price, total, confidence, status, cart_lines, closed_at) VALUES (?, 'cola', 'Cola', 1, 100, 100, 1, 'final', '[]', ?)");
+    const mark = db.prepare("INSERT INTO staff_marks (shopper, reason, at) VALUES ('s', 'badge', ?)");
+    const old = now - 500 * DAY;
+    for (let n = 1; n <= 3; n++) {
+      const id = Number(receipt.run(n, old, old).lastInsertRowid);
+      line.run(id, old);
+      mark.run(old);
+      alerts.raise('device-down', `scale-${n}`, {}, old);
+      alerts.resolve('device-down', `scale-${n}`, {}, old);
+    }
+    // Every outbox row acknowledged: the publisher's cursor stands at the last id it sent.
+    const sent = outbox.oldest(100).map((r) => r.id);
+    outbox.acknowledgedAll(sent);
+    expect(outbox.backlog().rows).toBe(0);
+    const report = await new RetentionJob(database, retention, silentLogger(), undefined, () => now).runOnce();
+    // The newest of each stays (with its lines) so the next id follows it.
+    expect(report.deleted).toMatchObject({ receipts: 2, receipt_lines: 2, alerts: 2, staff_marks: 2 });
+    expect(db.prepare('SELECT receipt_id AS id FROM receipt_lines').all()).toEqual([{ id: 3 }]);
+
+    outbox.add('receipt.created', { v: 1, idempotencyKey: 'store-1:receipt:4:r0', storeId: 'store-1', receiptId: 4, revision: 0, sessionId: 4, token: 't', closedAt: new Date(now).toISOString(), currency: 'EUR', lines: [], total: 1, pendingReview: 0 }, now);
+    expect(outbox.after(Math.max(...sent), 10).map((r) => r.idempotencyKey)).toEqual(['store-1:receipt:4:r0']);
+    expect(Number(receipt.run(4, now, now).lastInsertRowid)).toBe(4);
+    expect(alerts.raise('device-down', 'scale-9', {}, now).alert.id).toBe(4);
+    expect(Number(mark.run(now).lastInsertRowid)).toBe(4);
     await database.stop();
   });
 

@@ -12,6 +12,7 @@ import { syncState } from './010-sync-state.js';
 import { signage } from './011-signage.js';
 import { adminUsers } from './012-admin-users.js';
 import { shelfStock } from './013-shelf-stock.js';
+import { outboxIds } from './014-outbox-ids.js';
 
 /** Every schema step, in order. Append only. */
-export const MIGRATIONS: readonly Migration[] = [agentRuns, configSnapshots, gateEvents, plateCalibrations, weightEvents, rfidAndAlerts, analytics, productGallery, checkout, syncState, signage, adminUsers, shelfStock];
+export const MIGRATIONS: readonly Migration[] = [agentRuns, configSnapshots, gateEvents, plateCalibrations, weightEvents, rfidAndAlerts, analytics, productGallery, checkout, syncState, signage, adminUsers, shelfStock, outboxIds];
