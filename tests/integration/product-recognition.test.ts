@@ -186,17 +186,21 @@ describe("the project's product embedder", () => {
       expect(score['coarse'].top1).toBeGreaterThanOrEqual(COARSE_TOP1);
       expect(score['candidates'].top1).toBeGreaterThanOrEqual(CANDIDATES_TOP1);
       expect(score['candidates'].top1SameCoarseSets).toBeGreaterThanOrEqual(SAME_COARSE_CANDIDATES_TOP1);
+      // Reported, not bounded: against its own training photos the gallery is over-confident (README).
+      expect(score['meanTop1Probability']).toBeGreaterThan(0);
+      expect(score['meanTop1Probability']).toBeLessThanOrEqual(1);
     },
     180_000,
   );
 });
 
-// Measured figures of the committed model (see models/train/report/report.json), less a little.
-const FINE_TOP1 = 0.72;
-const FINE_TOP5 = 0.9;
-const COARSE_TOP1 = 0.78;
-const CANDIDATES_TOP1 = 0.84;
-const SAME_COARSE_CANDIDATES_TOP1 = 0.86;
+// Measured with the committed model and 3-nearest-reference scoring (78.0 / 93.6 / 83.1 / 89.9 /
+// 91.8 %, README), less a little for another CPU's floating point.
+const FINE_TOP1 = 0.75;
+const FINE_TOP5 = 0.92;
+const COARSE_TOP1 = 0.81;
+const CANDIDATES_TOP1 = 0.87;
+const SAME_COARSE_CANDIDATES_TOP1 = 0.89;
 
 describe('the gallery commands and the recognition component', () => {
   it('adds reference photos and simulated packaging, lists what is missing, removes, and the agent loads it', async () => {

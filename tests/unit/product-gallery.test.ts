@@ -104,6 +104,26 @@ describe('product gallery', () => {
     expect(g.search(query, { candidates: ['nothing-like-it'] })).toEqual({ matches: [], unknown: true });
   });
 
+  it('scores a product by its nearest references: a pack shot from two sides is recognised from either', () => {
+    const random = new Random(5);
+    const g = new ProductGallery(DIM);
+    // Front and back of one pack look nothing alike; a mixed display sits between them.
+    for (let k = 0; k < 4; k++) {
+      g.add('pack', near(axis(0), 0.1, random));
+      g.add('pack', near(axis(2), 0.1, random));
+      g.add('display', near(axis(0, 2), 0.1, random));
+      g.add('other', near(axis(5), 0.1, random));
+    }
+    for (const side of [axis(0), axis(2)]) {
+      const best = g.search(near(side, 0.1, random)).matches[0]!;
+      expect(best.product).toBe('pack');
+      // The mean of the nearest references (front or back), not of a centroid half-way between.
+      expect(best.similarity).toBeGreaterThan(0.78);
+    }
+    expect(g.search(near(axis(0, 2), 0.05, random)).matches[0]!.product).toBe('display');
+    expect(g.referencesOf('pack')).toBe(8);
+  });
+
   it('falls back to default calibration until a product has two references, and refuses vectors of the wrong length', () => {
     const g = new ProductGallery(DIM);
     g.add('a', axis(0));

@@ -27,6 +27,8 @@ export interface RecognitionScore {
   coarse: { top1: number };
   candidates: { size: number; top1: number; sets: number; setsAllSameCoarse: number; top1SameCoarseSets: number };
   unknownShare: number;
+  /** Mean probability of the top answer: honest calibration puts it near fine top-1. */
+  meanTop1Probability: number;
   calibration: { temperature: number; unknownBelow: number; basis: number };
   /** One crop through the network at a time (batch 1), one thread. */
   msPerCrop: { median: number; p95: number };
@@ -74,6 +76,7 @@ export async function evaluateRecognition(
   let top5 = 0;
   let coarseTop1 = 0;
   let unknown = 0;
+  let top1Probability = 0;
   const cand = { top1: 0, sets: 0, sameCoarse: 0, sameCoarseTop1: 0 };
   const times: number[] = [];
   for (const q of options.queries) {
@@ -87,6 +90,7 @@ export async function evaluateRecognition(
     if (ranked.includes(q.fine)) top5 += 1;
     if (ranked[0] !== undefined && coarseOf.get(ranked[0]) === q.coarse) coarseTop1 += 1;
     if (answer.unknown) unknown += 1;
+    top1Probability += answer.matches[0]?.probability ?? 0;
     if (!coarseOf.has(q.fine)) continue;
     const set = candidateSet(q, products, coarseOf, options.candidates, random);
     const within = gallery.search(vector!, { candidates: set.products, topK: 1 });
@@ -109,6 +113,7 @@ export async function evaluateRecognition(
     coarse: { top1: share(coarseTop1, n) },
     candidates: { size: options.candidates, top1: share(cand.top1, cand.sets), sets: cand.sets, setsAllSameCoarse: cand.sameCoarse, top1SameCoarseSets: share(cand.sameCoarseTop1, cand.sameCoarse) },
     unknownShare: share(unknown, n),
+    meanTop1Probability: n > 0 ? round4(top1Probability / n) : 0,
     calibration: gallery.calibration,
     msPerCrop: { median: round3(quantile(times, 0.5)), p95: round3(quantile(times, 0.95)) },
   };
