@@ -35,7 +35,7 @@ interface Rig {
   /** Shoppers stand (or walk straight) for `seconds` at 5 fps. */
   move(paths: Record<string, [[number, number], [number, number]]>, seconds: number): void;
   end(...tracks: string[]): void;
-  weight(plate: string, kind: 'pick' | 'return', candidates: ItemCandidate[], lastSeconds?: number): void;
+  weight(plate: string, kind: 'pick' | 'return', candidates: ItemCandidate[], lastSeconds?: number, grams?: number): void;
 }
 
 const open: Rig[] = [];
@@ -80,10 +80,10 @@ async function rig(dataDir = tempDir()): Promise<Rig> {
       r.at += 200;
       bus.emit('vision.shoppers', { at: r.at, tracks: [], ended: tracks });
     },
-    weight(plate, kind, candidates, lastSeconds = 1.5) {
+    weight(plate, kind, candidates, lastSeconds = 1.5, grams = 500) {
       const p = layout.plates.get(plate)!;
       const tEnd = r.at;
-      const delta = (kind === 'pick' ? -1 : 1) * 500;
+      const delta = (kind === 'pick' ? -1 : 1) * grams;
       bus.emit(
         'shelf.weight-event',
         weights.record({ shelf: `${p.gondola}.${p.shelf}`, plates: [plate], tStart: tEnd - lastSeconds * 1000, tEnd, deltaGrams: delta, perPlate: { [plate]: delta }, noiseSigma: 1, kind, candidates, flags: [] }),
@@ -170,6 +170,48 @@ describe('checkout service', () => {
     expect(() => queue.decide(items[0]!.id, { decision: 'reject', by: 'staff-2' }, T0 + 3_700_000)).toThrow(/already decided/);
     const topics = new OutboxRepository(r.database.handle).oldest(10).map((m) => [m.topic, (m.payload as { idempotencyKey: string }).idempotencyKey]);
     expect(topics.filter(([t]) => t === 'receipt.adjusted')).toEqual([['receipt.adjusted', `${r.config.store.id}:receipt:${receipt.id}:r1`]]);
+  });
+
+  it('bills a decision staff made while the shopper was still inside', async () => {
+    const r = await rig();
+    const p = new StoreLayout(r.config).plates.get('1.2.1')!.standAt;
+    enter(r, 'tok-u', 's1');
+    r.move({ s1: [[1.2, 6.8], [p.x, p.y]] }, 4);
+    r.move({ s1: [[p.x, p.y], [p.x, p.y]] }, 2);
+    r.weight('1.2.1', 'pick', [{ product: null, count: 0, probability: 0.98, misplaced: false }]);
+    const queue = new ReviewQueue(r.database.handle, r.config);
+    const [unknown] = queue.open();
+    expect(unknown).toMatchObject({ kind: 'unknown-item', receiptId: null });
+    expect(queue.decide(unknown!.id, { decision: 'change', product: 'cola-can-330', quantity: 1, by: 'staff' }, r.at).adjusted).toBeUndefined();
+    leave(r, 's1', [p.x, p.y]);
+    const receipt = queue.receipts.get(r.receipts[0]!.payload.receiptId)!;
+    expect(receipt).toMatchObject({ revision: 1, status: 'reviewed', total: r.config.planogram.products.find((x) => x.id === 'cola-can-330')!.price });
+    expect(queue.receipts.reviewItem(unknown!.id)!.appliedRevision).toBe(1);
+    expect(new OutboxRepository(r.database.handle).oldest(10).map((m) => m.topic)).toEqual(['receipt.created', 'receipt.adjusted']);
+  });
+
+  it('refunds a put-back that settles after the shopper left once staff confirm it', async () => {
+    const r = await rig();
+    const p = new StoreLayout(r.config).plates.get('1.2.1')!.standAt;
+    enter(r, 'tok-l', 's1');
+    r.move({ s1: [[1.2, 6.8], [p.x, p.y]] }, 4);
+    r.move({ s1: [[p.x, p.y], [p.x, p.y]] }, 2);
+    const can = r.config.planogram.products.find((x) => x.id === 'cola-can-330')!.unitWeight;
+    r.weight('1.2.1', 'pick', sure('cola-can-330', 2), 1.5, 2 * can);
+    r.move({ s1: [[p.x, p.y], [p.x, p.y]] }, 2);
+    const putBackAt = r.at;
+    leave(r, 's1', [p.x, p.y]);
+    // The put-back's weight settles only now; it happened while the shopper stood at the shelf.
+    const left = r.at;
+    r.at = putBackAt + 1_000;
+    r.weight('1.2.1', 'return', sure('cola-can-330', 1), 1.5, can);
+    r.at = left;
+    const queue = new ReviewQueue(r.database.handle, r.config);
+    const [late] = queue.open();
+    expect(late).toMatchObject({ kind: 'late-event', product: 'cola-can-330', quantity: -1 });
+    const price = r.config.planogram.products.find((x) => x.id === 'cola-can-330')!.price;
+    expect(queue.receipts.get(late!.receiptId!)!.total).toBe(2 * price);
+    expect(queue.decide(late!.id, { decision: 'accept', by: 'staff' }, r.at + 1_000).adjusted?.total).toBe(price);
   });
 
   it('keeps an open session and its cart across a restart, and bills it when the shopper leaves', async () => {

@@ -202,7 +202,8 @@
   }
 
   function reviewCard(item) {
-    const what = item.product ? `${item.quantity} × ${item.productName}` : 'Unknown product';
+    // A put-back that settled after the receipt proposes a refund: a negative quantity.
+    const what = !item.product ? 'Unknown product' : item.quantity < 0 ? `${-item.quantity} × ${item.productName} put back` : `${item.quantity} × ${item.productName}`;
     const receipt = item.receipt
       ? `Receipt #${item.receipt.id} · revision ${item.receipt.revision} · ${money(item.receipt.total, item.receipt.currency)} · ${item.receipt.status}`
       : 'No receipt (no shopper)';
@@ -240,10 +241,10 @@
       { id: productId, name: 'product' },
       state.products.map((p) => el('option', { value: p.id, selected: p.id === item.product, text: `${p.name} · ${money(p.price, state.currency)}` })),
     );
-    const quantity = el('input', { id: qtyId, name: 'quantity', type: 'number', min: '0', max: '999', step: '1', inputmode: 'numeric', required: true, value: String(item.product ? item.quantity : 1) });
+    const quantity = el('input', { id: qtyId, name: 'quantity', type: 'number', min: '0', max: '999', step: '1', inputmode: 'numeric', required: true, value: String(item.product ? Math.abs(item.quantity) : 1) });
     const form = el('form', { class: 'correct' }, [
       el('div', {}, [el('label', { for: productId, text: 'Product' }), select]),
-      el('div', {}, [el('label', { for: qtyId, text: 'Quantity' }), quantity]),
+      el('div', {}, [el('label', { for: qtyId, text: item.quantity < 0 ? 'Quantity put back' : 'Quantity' }), quantity]),
       el('div', { class: 'decide' }, [el('button', { type: 'submit', class: 'primary', text: 'Save correction' }), el('button', { type: 'button', text: 'Cancel', onclick: () => closeCorrection() })]),
     ]);
     form.addEventListener('submit', (e) => {

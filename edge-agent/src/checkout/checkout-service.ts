@@ -252,7 +252,8 @@ export class CheckoutService implements Component {
         this.review(session, line, {
           kind: 'late-event',
           product: line.product,
-          quantity: line.quantity > 0 ? line.quantity : 0,
+          // Negative for a put-back: accepted, it refunds those units.
+          quantity: line.quantity,
           confidence: line.confidence,
           reason: `a ${e.kind} settled after the session's receipt was written`,
           evidence: { ...evidence, cartLine: line.id },
@@ -349,6 +350,8 @@ export class CheckoutService implements Component {
       if (pending > 0) reviews.adjust(receiptId, receipt.total, 'pending-review', 0, endedAt);
       this.counts.reviewItems += draft.review.length;
       repos.outbox.add('receipt.created', receiptPayload(this.options.config, receipt, pending), endedAt);
+      // Staff may have decided an item while the shopper was still inside: the next revision has it.
+      repos.review.applyDecided(receiptId, endedAt);
       lines = draft.lines.length;
       reviewLines = draft.lines.filter((l) => l.status === 'review').length;
       total = draft.total;

@@ -14,7 +14,7 @@ export class ReviewError extends Error {}
 
 export interface Decision {
   decision: ReviewDecision;
-  /** For 'change': the product and units that were really taken. */
+  /** For 'change': the product and units that were really taken (really put back, for a late put-back). */
   product?: string;
   quantity?: number;
   by: string;
@@ -59,7 +59,8 @@ export class ReviewQueue {
         if (!Number.isInteger(quantity) || quantity < 0) throw new ReviewError(`review item ${id}: quantity must be a whole number ≥ 0`);
       } else if (d.decision === 'accept') {
         product = item.product;
-        quantity = item.quantity;
+        // Units, always: a late put-back proposes a refund of this many (its quantity is negative).
+        quantity = Math.abs(item.quantity);
         if (product === null) throw new ReviewError(`review item ${id} proposes no product: decide it with a change (product and quantity)`);
       }
       this.receipts.decide(id, d.decision, product, quantity, d.by, at);
@@ -72,33 +73,25 @@ export class ReviewQueue {
     })();
   }
 
+  /**
+   * Takes in the decisions made before the receipt existed (staff decided while the shopper was
+   * still inside) when nothing else on it waits: the receipt's next revision, or undefined.
+   */
+  applyDecided(receiptId: number, at: number): StoredReceipt | undefined {
+    const items = this.receipts.reviewsOf(receiptId);
+    if (items.some((r) => r.decidedAt === null) || !items.some((r) => r.decidedAt !== null && r.appliedRevision === null)) return undefined;
+    return this.applyDecisions(this.receipts.get(receiptId)!, 'staff review', at);
+  }
+
   /** The receipt's lines after every decided item of its review, as a new revision. */
   private applyDecisions(receipt: StoredReceipt, reason: string, at: number): StoredReceipt {
     const items = this.receipts.reviewsOf(receipt.id).filter((r) => r.decidedAt !== null && r.appliedRevision === null);
     const previousTotal = receipt.total;
     const revision = receipt.revision + 1;
-    for (const item of items) {
+    // In the order they were raised, each on the receipt as the one before left it.
+    for (const item of items.sort((a, b) => a.id - b.id)) {
       this.receipts.applied(item.id, revision);
-      const line = item.product !== null ? receipt.lines.find((l) => l.product === item.product && l.status === 'review') : undefined;
-      if (item.decision === 'reject') {
-        if (line) this.receipts.setLine(line.id, 'rejected', line.quantity);
-        continue;
-      }
-      const product = item.decidedProduct;
-      const quantity = item.decidedQuantity ?? 0;
-      if (product === null) continue;
-      if (line && product === line.product) {
-        this.receipts.setLine(line.id, quantity > 0 ? 'billed' : 'rejected', quantity);
-        continue;
-      }
-      if (line) this.receipts.setLine(line.id, 'rejected', line.quantity);
-      if (quantity <= 0) continue;
-      const billed = receipt.lines.find((l) => l.product === product && l.status === 'billed');
-      if (billed) this.receipts.setLine(billed.id, 'billed', billed.quantity + quantity);
-      else {
-        const p = this.products.get(product)!;
-        this.receipts.addLine(receipt.id, { product, name: p.name, quantity, unitPrice: p.price, total: p.price * quantity, confidence: 1, status: 'billed', cartLines: [] }, receipt.closedAt);
-      }
+      this.applyItem(receipt.id, item);
     }
     const lines = this.receipts.get(receipt.id)!.lines;
     const total = lines.filter((l) => l.status === 'billed').reduce((s, l) => s + l.quantity * l.unitPrice, 0);
@@ -108,7 +101,41 @@ export class ReviewQueue {
     this.outbox.add('receipt.adjusted', payload, at);
     return adjusted;
   }
+
+  private applyItem(receiptId: number, item: ReviewItem): void {
+    const lines = this.receipts.get(receiptId)!.lines;
+    // A doubtful line of the receipt is its item's own: the one line of that product written for review.
+    const own = LINE_KINDS.has(item.kind) && item.product !== null ? lines.find((l) => l.product === item.product && l.status === 'review') : undefined;
+    const product = item.decidedProduct;
+    const quantity = item.decidedQuantity ?? 0;
+    if (own) {
+      if (item.decision === 'reject' || product === null) this.receipts.setLine(own.id, 'rejected', own.quantity);
+      else if (product === own.product) this.receipts.setLine(own.id, quantity > 0 ? 'billed' : 'rejected', quantity);
+      else {
+        this.receipts.setLine(own.id, 'rejected', own.quantity);
+        this.addUnits(receiptId, product, quantity);
+      }
+      return;
+    }
+    // Anything else changes the bill by units: a late pick or an exit tag adds, a late put-back refunds.
+    if (item.decision === 'reject' || product === null) return;
+    this.addUnits(receiptId, product, item.quantity < 0 ? -quantity : quantity);
+  }
+
+  private addUnits(receiptId: number, product: string, delta: number): void {
+    if (delta === 0) return;
+    const billed = this.receipts.get(receiptId)!.lines.find((l) => l.product === product && l.status === 'billed');
+    if (billed) this.receipts.setLine(billed.id, 'billed', Math.max(0, billed.quantity + delta));
+    else if (delta > 0) {
+      const p = this.products.get(product)!;
+      const r = this.receipts.get(receiptId)!;
+      this.receipts.addLine(receiptId, { product, name: p.name, quantity: delta, unitPrice: p.price, total: p.price * delta, confidence: 1, status: 'billed', cartLines: [] }, r.closedAt);
+    }
+  }
 }
+
+/** Review kinds that stand for a line of the receipt (the rest add or take away units). */
+const LINE_KINDS: ReadonlySet<ReviewItem['kind']> = new Set(['uncertain-line', 'abandoned']);
 
 /** The message body of a receipt revision: billed lines only. */
 export function receiptPayload(config: StoreConfig, r: StoredReceipt, pendingReview: number): ReceiptCreatedPayload {
