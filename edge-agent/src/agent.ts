@@ -259,7 +259,9 @@ export class Agent {
             ...(broker ? { url: () => broker.url } : {}),
           }),
         ];
-    this.lifecycle = new Lifecycle([this.database, this.runRecorder, retention, calibration, shelfMonitor, rfidMonitor, vision, this.recognition, this.analytics, this.checkout, this.stock, alerts, this.signage, ...devices, ...sync, this.admin], this.log);
+    // Who listens starts before who announces, so it stops after: the shelf and RFID monitors flush
+    // the picks and passages still open when they stop, and checkout and stock must hear them.
+    this.lifecycle = new Lifecycle([this.database, this.runRecorder, retention, calibration, vision, this.recognition, this.analytics, this.checkout, this.stock, shelfMonitor, rfidMonitor, alerts, this.signage, ...devices, ...sync, this.admin], this.log);
   }
 
   /** The store clock's time (a replay's recorded time). */

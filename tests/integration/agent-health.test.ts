@@ -14,7 +14,7 @@ function newAgent(dataDir: string): Agent {
 describe('agent lifecycle and /healthz', () => {
   it('starts its components in dependency order and reports them all up', async () => {
     const agent = newAgent(tempDir());
-    expect(agent.startOrder).toEqual(['database', 'agent-run', 'retention', 'calibration', 'shelf-monitor', 'rfid-monitor', 'vision', 'recognition', 'analytics', 'checkout', 'stock', 'alerts', 'signage', 'broker', 'summaries', 'sync', 'admin']);
+    expect(agent.startOrder).toEqual(['database', 'agent-run', 'retention', 'calibration', 'vision', 'recognition', 'analytics', 'checkout', 'stock', 'shelf-monitor', 'rfid-monitor', 'alerts', 'signage', 'broker', 'summaries', 'sync', 'admin']);
     await agent.start();
     const app = await buildAdminApp({ log: silentLogger(), health: () => agent.health() });
     const res = await app.inject({ method: 'GET', url: '/healthz' });
@@ -111,7 +111,7 @@ describe('agent lifecycle and /healthz', () => {
 
   it('reports devices it cannot reach as degraded, with the reason, and keeps running', async () => {
     const agent = new Agent({ config: demoConfig(tempDir()), secrets: { screenTokens: new Map() }, log: silentLogger(), version: 'x' });
-    expect(agent.startOrder.slice(0, 14)).toEqual(['database', 'agent-run', 'retention', 'calibration', 'shelf-monitor', 'rfid-monitor', 'vision', 'recognition', 'analytics', 'checkout', 'stock', 'alerts', 'signage', 'shelf-1.1']);
+    expect(agent.startOrder.slice(0, 14)).toEqual(['database', 'agent-run', 'retention', 'calibration', 'vision', 'recognition', 'analytics', 'checkout', 'stock', 'shelf-monitor', 'rfid-monitor', 'alerts', 'signage', 'shelf-1.1']);
     await agent.start();
     const report = agent.health();
     // No simulator is running, so sim:// devices cannot be opened: reported, retried, never fatal.

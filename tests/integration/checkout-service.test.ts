@@ -214,6 +214,33 @@ describe('checkout service', () => {
     expect(queue.decide(late!.id, { decision: 'accept', by: 'staff' }, r.at + 1_000).adjusted?.total).toBe(price);
   });
 
+  it('writes a receipt that failed once with the next event, and still bills the event that came with the failure', async () => {
+    const r = await rig();
+    const layout = new StoreLayout(r.config);
+    const at = (plate: string): [number, number] => [layout.plates.get(plate)!.standAt.x, layout.plates.get(plate)!.standAt.y];
+    enter(r, 'tok-a', 'a');
+    enter(r, 'tok-b', 'b');
+    r.move({ a: [[1.2, 6.8], at('1.2.1')], b: [[1.2, 6.8], at('1.1.3')] }, 4);
+    r.move({ a: [at('1.2.1'), at('1.2.1')], b: [at('1.1.3'), at('1.1.3')] }, 2);
+    r.weight('1.2.1', 'pick', sure('cola-can-330'));
+    // The database refuses receipts for a while (as a full disk would).
+    r.database.handle.exec("CREATE TRIGGER refuse BEFORE INSERT ON receipts BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END");
+    leave(r, 'a', at('1.2.1'));
+    expect(r.receipts).toHaveLength(0);
+    expect(r.service.health()).toMatchObject({ status: 'degraded', detail: expect.stringMatching(/disk is full/) });
+    r.database.handle.exec('DROP TRIGGER refuse');
+    r.move({ b: [at('1.1.3'), at('1.1.3')] }, 2);
+    r.weight('1.1.3', 'pick', sure('water-sparkling-500'));
+    expect(r.receipts.map((x) => x.payload.token)).toEqual(['tok-a']);
+    leave(r, 'b', at('1.1.3'));
+    const queue = new ReviewQueue(r.database.handle, r.config);
+    const billed = r.receipts.map((x) => [x.payload.token, queue.receipts.get(x.payload.receiptId)!.lines.map((l) => [l.product, l.quantity, l.status])]);
+    expect(billed).toEqual([
+      ['tok-a', [['cola-can-330', 1, 'billed']]],
+      ['tok-b', [['water-sparkling-500', 1, 'billed']]],
+    ]);
+  });
+
   it('keeps an open session and its cart across a restart, and bills it when the shopper leaves', async () => {
     const dataDir = tempDir();
     const first = await rig(dataDir);

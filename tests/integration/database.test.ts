@@ -183,7 +183,7 @@ describe('retention', () => {
     await database.stop();
   });
 
-  it('never hands an id out twice: a drained outbox, expired receipts, alerts and staff marks', async () => {
+  it('never hands an id out twice: a drained outbox; expired receipts, alerts, staff marks, sessions and gate passes', async () => {
     const database = new StoreDatabase(tempDir(), silentLogger());
     await database.start();
     const db = database.handle;
@@ -193,11 +193,15 @@ describe('retention', () => {
     const receipt = db.prepare("INSERT INTO receipts (session_id, token, currency, total, confidence, status, closed_at, created_at) VALUES (?, 't', 'EUR', 100, 1, 'final', ?, ?)");
     const line = db.prepare("INSERT INTO receipt_lines (receipt_id, product, name, quantity, unit_price, total, confidence, status, cart_lines, closed_at) VALUES (?, 'cola', 'Cola', 1, 100, 100, 1, 'final', '[]', ?)");
     const mark = db.prepare("INSERT INTO staff_marks (shopper, reason, at) VALUES ('s', 'badge', ?)");
+    const session = db.prepare("INSERT INTO shopper_sessions (token, gate, started_at, status) VALUES ('t', 'gate-entry', ?, 'closed')");
+    const gate = db.prepare("INSERT INTO gate_events (gate, kind, direction, at) VALUES ('gate-exit', 'pass', 'out', ?)");
     const old = now - 500 * DAY;
     for (let n = 1; n <= 3; n++) {
       const id = Number(receipt.run(n, old, old).lastInsertRowid);
       line.run(id, old);
       mark.run(old);
+      session.run(old);
+      gate.run(old);
       alerts.raise('device-down', `scale-${n}`, {}, old);
       alerts.resolve('device-down', `scale-${n}`, {}, old);
     }
@@ -207,7 +211,7 @@ describe('retention', () => {
     expect(outbox.backlog().rows).toBe(0);
     const report = await new RetentionJob(database, retention, silentLogger(), undefined, () => now).runOnce();
     // The newest of each stays (with its lines) so the next id follows it.
-    expect(report.deleted).toMatchObject({ receipts: 2, receipt_lines: 2, alerts: 2, staff_marks: 2 });
+    expect(report.deleted).toMatchObject({ receipts: 2, receipt_lines: 2, alerts: 2, staff_marks: 2, shopper_sessions: 2, gate_events: 2 });
     expect(db.prepare('SELECT receipt_id AS id FROM receipt_lines').all()).toEqual([{ id: 3 }]);
 
     outbox.add('receipt.created', { v: 1, idempotencyKey: 'store-1:receipt:4:r0', storeId: 'store-1', receiptId: 4, revision: 0, sessionId: 4, token: 't', closedAt: new Date(now).toISOString(), currency: 'EUR', lines: [], total: 1, pendingReview: 0 }, now);
@@ -215,6 +219,9 @@ describe('retention', () => {
     expect(Number(receipt.run(4, now, now).lastInsertRowid)).toBe(4);
     expect(alerts.raise('device-down', 'scale-9', {}, now).alert.id).toBe(4);
     expect(Number(mark.run(now).lastInsertRowid)).toBe(4);
+    // A session's id names its one receipt: a reused id could never be billed.
+    expect(Number(session.run(now).lastInsertRowid)).toBe(4);
+    expect(Number(gate.run(now).lastInsertRowid)).toBe(4);
     await database.stop();
   });
 

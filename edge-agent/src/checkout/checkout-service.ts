@@ -60,6 +60,8 @@ export interface CheckoutCounts {
 const RESTOCK_OWN_GOODS = 0.1;
 const NOTHING_HELD: ReadonlyMap<string, number> = new Map();
 const LATE_MS = 15_000;
+/** A tag passage through the exit gate lasts at most 5 minutes (`maxPassageMs`), and is decided a few seconds after. */
+const EXIT_PASS_KEEP_MS = 600_000;
 /** Shelf tags that went silent this close to a weight event are its evidence. */
 const TAG_WINDOW_MS = 2_500;
 const TAG_KEEP_MS = 60_000;
@@ -77,7 +79,9 @@ export class CheckoutService implements Component {
   /** Live carts of open (and just-closed) sessions, from their ledgers. */
   private readonly carts = new Map<number, Map<string, number>>();
   private readonly recentlyEnded: ShopperSession[] = [];
-  private readonly exitPasses = new Map<number, number>();
+  private readonly unclosed: ShopperSession[] = [];
+  /** Exit gate passes (gate event id) → the session that left through them, while tags may still follow. */
+  private readonly exitPasses = new Map<number, { session: number; at: number }>();
   private readonly tagsGone: TagObservation[] = [];
   private readonly latencies: number[] = [];
   private lastFailure: string | undefined;
@@ -169,10 +173,33 @@ export class CheckoutService implements Component {
     },
     left: (session, member) => {
       this.repos!.sessions.left(session.id, member.track, member.leftAt!, member.leftHow!);
-      if (member.exitGateEventId !== null) this.exitPasses.set(member.exitGateEventId, session.id);
+      if (member.exitGateEventId === null) return;
+      const at = member.leftAt!;
+      this.exitPasses.set(member.exitGateEventId, { session: session.id, at });
+      // A passage is decided at most this long after its gate pass; older passes are let go (in order of insertion).
+      for (const [id, pass] of this.exitPasses) {
+        if (pass.at >= at - EXIT_PASS_KEEP_MS) break;
+        this.exitPasses.delete(id);
+      }
     },
-    ended: (session) => this.closeSession(session),
+    ended: (session) => this.closeOrRetry(session),
   };
+
+  /**
+   * A receipt that could not be written (the disk, the database) is tried again with the next
+   * event, and the event that ended the session still goes on; the session stays open in SQLite,
+   * so a restart closes it too.
+   */
+  private closeOrRetry(session: ShopperSession): void {
+    try {
+      this.closeSession(session);
+    } catch (err) {
+      this.counts.storeFailures += 1;
+      this.lastFailure = describeError(err);
+      this.options.log.error({ err, session: session.id }, 'the receipt could not be written; trying again with the next event');
+      if (!this.unclosed.includes(session)) this.unclosed.push(session);
+    }
+  }
 
   private weightEvent(e: WeightEvent, restocking: boolean): void {
     const tracker = this.tracker!;
@@ -267,7 +294,7 @@ export class CheckoutService implements Component {
 
   private tagPassage(p: TagPassage): void {
     if (p.outcome !== 'billable' || p.gateEventId === null || !p.product) return;
-    const sessionId = this.exitPasses.get(p.gateEventId);
+    const sessionId = this.exitPasses.get(p.gateEventId)?.session;
     if (sessionId === undefined) return;
     const db = this.db!;
     db.transaction(() => {
@@ -384,6 +411,7 @@ export class CheckoutService implements Component {
   }
 
   private guard(work: () => void): void {
+    if (this.unclosed.length > 0) for (const session of this.unclosed.splice(0)) this.closeOrRetry(session);
     try {
       work();
     } catch (err) {

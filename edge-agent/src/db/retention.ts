@@ -31,15 +31,14 @@ export const RETENTION_RULES: readonly RetentionRule[] = [
   { dataClass: 'sessions', table: 'cart_lines', timeColumn: 'at' },
   { dataClass: 'sessions', table: 'session_members', timeColumn: 'joined_at' },
   { dataClass: 'sessions', table: 'shopper_sessions', timeColumn: 'started_at', keep: "status = 'open'" },
-  // Ids name receipts, alerts and marks to the cloud and the admin page's cursors: the newest row
-  // stays so an emptied table never hands out an id again.
-  { dataClass: 'receipts', table: 'receipts', timeColumn: 'closed_at', keep: 'id = (SELECT MAX(id) FROM receipts)' },
+  { dataClass: 'receipts', table: 'receipts', timeColumn: 'closed_at' },
+    // The newest receipt outlives its age (below); so do its lines.
   { dataClass: 'receipts', table: 'receipt_lines', timeColumn: 'closed_at', keep: 'receipt_id = (SELECT MAX(id) FROM receipts)' },
   { dataClass: 'receipts', table: 'review_items', timeColumn: 'created_at', keep: 'decided_at IS NULL' },
-  { dataClass: 'operations', table: 'alerts', timeColumn: 'state_at', keep: "state != 'resolved' OR id = (SELECT MAX(id) FROM alerts)" },
+  { dataClass: 'operations', table: 'alerts', timeColumn: 'state_at', keep: "state != 'resolved'" },
   { dataClass: 'analytics', table: 'zone_visits', timeColumn: 'entered_at' },
   { dataClass: 'analytics', table: 'store_visits', timeColumn: 'entered_at' },
-  { dataClass: 'analytics', table: 'staff_marks', timeColumn: 'at', keep: 'id = (SELECT MAX(id) FROM staff_marks)' },
+  { dataClass: 'analytics', table: 'staff_marks', timeColumn: 'at' },
   { dataClass: 'analytics', table: 'heatmap_hourly', timeColumn: 'hour_start' },
   { dataClass: 'analytics', table: 'dwell_hourly', timeColumn: 'hour_start' },
   { dataClass: 'analytics', table: 'footfall_hourly', timeColumn: 'hour_start' },
@@ -126,13 +125,22 @@ export class RetentionJob implements Component {
     }
   }
 
+  private hasIntegerId(table: string): boolean {
+    const columns = this.database.handle.pragma(`table_info(${table})`) as { name: string; type: string; pk: number }[];
+    return columns.some((c) => c.name === 'id' && c.pk === 1 && c.type.toUpperCase() === 'INTEGER');
+  }
+
   private async pass(): Promise<RetentionReport> {
     const t0 = performance.now();
     const now = this.clock();
     const deleted: Record<string, number> = {};
     for (const rule of this.rules) {
       const cutoff = now - this.config[`${rule.dataClass}Days`] * DAY_MS;
-      const keep = rule.keep ? ` AND NOT (${rule.keep})` : '';
+      // A table's newest row always stays: SQLite gives an emptied table's next row id 1 again, and
+      // ids are what receipts, sessions, gate passes and ledger lines are known by (the cloud's
+      // idempotency keys, a receipt's unique session, the checkout's memory of exit passes).
+      const newest = this.hasIntegerId(rule.table) ? ` AND id < (SELECT MAX(id) FROM ${rule.table})` : '';
+      const keep = `${rule.keep ? ` AND NOT (${rule.keep})` : ''}${newest}`;
       const sql = `DELETE FROM ${rule.table} WHERE rowid IN (SELECT rowid FROM ${rule.table} WHERE ${rule.timeColumn} < ?${keep} LIMIT ${BATCH_ROWS})`;
       let total = 0;
       for (;;) {

@@ -45,7 +45,7 @@ export interface StockServiceOptions {
 
 export class StockService implements Component {
   readonly name = 'stock';
-  readonly dependsOn = ['database', 'shelf-monitor'] as const;
+  readonly dependsOn = ['database'] as const;
   readonly book: StockBook;
   private repo: StockRepository | undefined;
   private alerts: StaffAlerts | undefined;
