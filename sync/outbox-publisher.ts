@@ -25,6 +25,10 @@ import { CommandRequestPayload, TOPICS, topicOf, type AgentStatePayload, type Co
 export type CommandHandler = (args: Record<string, unknown>) => unknown;
 
 const RESPONSE_EXPIRY_S = 600;
+/** A message the broker refused is offered again after this long. */
+const PUBLISH_RETRY_MS = 2_000;
+/** Waiting for acknowledgements of what is in flight at stop; the rows stay in SQLite anyway. */
+const END_TIMEOUT_MS = 2_000;
 
 const validRequest = new Ajv({ strict: false }).compile(CommandRequestPayload);
 
@@ -72,6 +76,11 @@ export class OutboxPublisher implements Component {
   private readonly availability = new Map<string, DeviceAvailability>();
   private readonly published = new Map<string, string>();
   private timer: NodeJS.Timeout | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  /** Rows the broker refused and that have not gone through since. */
+  private readonly refused = new Set<number>();
+  /** The oldest row the broker refused, to be offered again. */
+  private retryFrom: number | undefined;
   private backlogTimer: NodeJS.Timeout | undefined;
   private alerts: StaffAlerts | undefined;
   private lastError: string | undefined;
@@ -112,6 +121,9 @@ export class OutboxPublisher implements Component {
       clean: this.options.url !== undefined || config.mqtt.sessionExpiryHours === 0,
       keepalive: config.mqtt.keepaliveSeconds,
       reconnectPeriod: 1_000,
+      // A refusal (server unavailable, busy, not authorised while its backend restarts, the
+      // 3.1.1 fallback below) is tried again like a lost connection; mqtt.js gives up otherwise.
+      reconnectOnConnackError: true,
       connectTimeout: 10_000,
       // MQTT 5 where the broker speaks it (the embedded aedes does not): falls back to 3.1.1 below.
       protocolVersion: this.options.url ? 4 : 5,
@@ -141,7 +153,12 @@ export class OutboxPublisher implements Component {
       for (const a of this.availability.values()) this.publishAvailability(a);
       this.drain();
     });
-    client.on('message', (topic, payload, packet) => void this.command(topic, payload, packet.properties));
+    client.on('message', (topic, payload, packet) =>
+      void this.command(topic, payload, packet.properties).catch((err: unknown) => {
+        this.counts.badCommands += 1;
+        this.options.log.warn({ err: describeError(err), topic }, 'a command could not be answered');
+      }),
+    );
     client.on('close', () => {
       if (this.connected) this.counts.disconnects += 1;
       this.connected = false;
@@ -153,6 +170,7 @@ export class OutboxPublisher implements Component {
         // A 3.1.1 persistent session would never expire: clean sessions there.
         client.options.clean = true;
         delete client.options.properties;
+        this.lastError = 'the broker does not speak MQTT 5; trying 3.1.1';
         this.options.log.info('the broker does not speak MQTT 5; using 3.1.1');
         return;
       }
@@ -175,6 +193,8 @@ export class OutboxPublisher implements Component {
     this.options.bus.removeAllOf(this.name);
     if (this.timer) clearInterval(this.timer);
     if (this.backlogTimer) clearInterval(this.backlogTimer);
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
     const client = this.client;
     this.client = undefined;
     if (!client) return;
@@ -187,16 +207,30 @@ export class OutboxPublisher implements Component {
         });
       });
     }
-    await new Promise<void>((resolve) => client.end(false, {}, () => resolve()));
+    // A graceful end waits for every message in flight to be acknowledged, which never comes from
+    // a broker that is gone: then the connection is dropped.
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(() => client.end(true, {}, () => resolve()), END_TIMEOUT_MS);
+      client.end(false, {}, () => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
     this.connected = false;
   }
 
   health(): ComponentHealth {
     const backlog = this.outbox?.backlog() ?? { rows: 0, oldestAt: null };
+    const refused = this.connected && this.refused.size > 0;
     return {
-      // Still making its first connection is not a fault; a refused or lost one is.
-      status: this.connected || (this.counts.connects === 0 && this.lastError === undefined) ? 'up' : 'degraded',
-      ...(this.connected ? {} : { detail: `${this.counts.connects === 0 && this.lastError === undefined ? 'connecting to' : 'not connected to'} ${this.url ?? this.options.config.mqtt.url}${this.lastError ? `: ${this.lastError}` : ''}` }),
+      // Still making its first connection is not a fault; a refused or lost one is, and so is a
+      // message the broker keeps refusing.
+      status: (this.connected && !refused) || (this.counts.connects === 0 && this.lastError === undefined) ? 'up' : 'degraded',
+      ...(this.connected
+        ? refused
+          ? { detail: `${this.refused.size} outbox message(s) refused by the broker, offered again every ${PUBLISH_RETRY_MS / 1000} s; last: ${this.lastError}` }
+          : {}
+        : { detail: `${this.counts.connects === 0 && this.lastError === undefined ? 'connecting to' : 'not connected to'} ${this.url ?? this.options.config.mqtt.url}${this.lastError ? `: ${this.lastError}` : ''}` }),
       url: this.url ?? null,
       connected: this.connected,
       backlog: backlog.rows,
@@ -216,6 +250,8 @@ export class OutboxPublisher implements Component {
     const generation = this.generation;
     for (const row of outbox.after(this.lastSentId, room)) {
       this.lastSentId = row.id;
+      // Rows still in flight when the cursor went back for a refused one are not sent twice.
+      if (this.inflight.has(row.id)) continue;
       const spec = TOPICS[row.topic];
       if (!spec) {
         // A row this agent cannot name a topic for (written by a newer one): kept, reported.
@@ -231,11 +267,22 @@ export class OutboxPublisher implements Component {
           if (generation !== this.generation) return;
           this.inflight.delete(row.id);
           if (err) {
+            // The broker refused this message (not authorised, quota, too large …): it stays in
+            // the outbox and is offered again shortly, on this connection, while later rows go on.
             this.counts.publishErrors += 1;
-            this.lastError = describeError(err);
+            this.lastError = `outbox row ${row.id} (${row.topic}) refused: ${describeError(err)}`;
+            this.retryFrom = Math.min(this.retryFrom ?? row.id, row.id);
+            this.refused.add(row.id);
+            this.retryTimer ??= setTimeout(() => {
+              this.retryTimer = undefined;
+              if (this.retryFrom !== undefined) this.lastSentId = Math.min(this.lastSentId, this.retryFrom - 1);
+              this.retryFrom = undefined;
+              this.drain();
+            }, PUBLISH_RETRY_MS);
             return;
           }
           this.acked.push(row.id);
+          this.refused.delete(row.id);
           // Acknowledged rows are deleted together, once per turn of the event loop: one commit
           // for many rows. A crash before it only sends them again (the key de-duplicates).
           if (!this.flushScheduled) {
@@ -300,8 +347,9 @@ export class OutboxPublisher implements Component {
       const backlog = this.outbox.backlog();
       const limit = this.options.config.mqtt.backlogAlertRows;
       const detail = { rows: backlog.rows, oldestAt: backlog.oldestAt === null ? null : new Date(backlog.oldestAt).toISOString(), broker: this.url ?? null, limit };
-      if (backlog.rows < limit) this.alerts.resolve('sync-backlog', this.options.config.store.id, detail, this.clock());
-      else this.alerts.raise('sync-backlog', this.options.config.store.id, detail, this.clock());
+      // Resolved only well below the limit: a backlog hovering at it does not open an alert a minute.
+      if (backlog.rows < limit / 2) this.alerts.resolve('sync-backlog', this.options.config.store.id, detail, this.clock());
+      else if (backlog.rows >= limit) this.alerts.raise('sync-backlog', this.options.config.store.id, detail, this.clock());
     } catch (err) {
       this.lastError = describeError(err);
     }

@@ -4,6 +4,9 @@
  * every row arrives at a de-duplicating subscriber, in order, none lost.
  */
 import mqtt, { type MqttClient } from 'mqtt';
+import { Aedes } from 'aedes';
+import { chmodSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EventBus } from '../../edge-agent/src/bus.js';
@@ -223,3 +226,98 @@ describe('cloud sync over MQTT', { timeout: 120_000 }, () => {
     await waitUntil(async () => received.keys.length === 1, 30_000, 'the receipt through the embedded broker');
   });
 });
+
+describe('cloud sync when the broker refuses', { timeout: 60_000 }, () => {
+  it('offers a message the broker refused again on the same connection, while later ones go on', async () => {
+    const brokerDir = tempDir();
+    // Mosquitto reads the access list as its own user after dropping root.
+    chmodSync(brokerDir, 0o755);
+    const acl = join(brokerDir, 'acl');
+    // Alerts may be read (by the cloud) but not written (by the store) for now.
+    writeFileSync(acl, 'topic readwrite retail/+/receipts/#\ntopic readwrite retail/+/agent/#\ntopic readwrite retail/+/request/#\ntopic read retail/+/alerts\n', { mode: 0o644 });
+    const broker = await startMosquitto(brokerDir, [`acl_file ${acl}`]);
+    cleanups.push(() => broker.stop());
+    const dir = tempDir();
+    const config = { ...bareConfig(dir), mqtt: { ...bareConfig(dir).mqtt, url: broker.url, clientId: 'edge-refused' } };
+    const database = new StoreDatabase(dir, silentLogger());
+    await database.start();
+    cleanups.push(() => database.stop());
+    const outbox = new OutboxRepository(database.handle);
+    const store = config.store.id;
+    const alert = { v: 1 as const, idempotencyKey: `${store}:alert:1`, storeId: store, alertId: 1, kind: 'device-down', subject: 'scale-1', detail: {}, at: new Date().toISOString() };
+    outbox.add('alert.raised', alert, 1);
+    for (let n = 1; n <= 3; n++) outbox.add('receipt.created', receipt(store, n), n + 1);
+    const publisher = new OutboxPublisher({ config, database, bus: new EventBus(silentLogger()), log: silentLogger(), version: 'test', pollMs: 50 });
+    await publisher.start();
+    cleanups.push(() => publisher.stop());
+    // The alerts topic is not allowed yet: the receipts behind it go through, the alert waits.
+    await waitUntil(async () => outbox.backlog().rows === 1 && publisher.counts.publishErrors > 0, 15_000, 'the receipts through and the alert refused');
+    expect(outbox.oldest(5).map((r) => r.idempotencyKey)).toEqual([`${store}:alert:1`]);
+    expect(publisher.health()).toMatchObject({ status: 'degraded', connected: true, detail: expect.stringMatching(/refused by the broker/) });
+    const connects = publisher.counts.connects;
+    const received = await cloud(broker, [`retail/${store}/alerts`]);
+    writeFileSync(acl, 'topic readwrite #\n');
+    broker.reload();
+    await waitUntil(async () => received.keys.includes(`${store}:alert:1`) && outbox.backlog().rows === 0, 15_000, 'the refused alert delivered once allowed');
+    expect(publisher.counts.connects).toBe(connects);
+    expect(publisher.health().status).toBe('up');
+  });
+
+  it('connects again after the broker refused a connection, and falls back to MQTT 3.1.1 for a broker without MQTT 5', async () => {
+    // The agent's own embedded broker (aedes) speaks 3.1.1 only; here it refuses the first attempt too.
+    const aedes = await Aedes.createBroker();
+    let attempts = 0;
+    aedes.authenticate = (_client, _user, _password, done) => {
+      attempts += 1;
+      if (attempts === 1) return done(Object.assign(new Error('server unavailable'), { returnCode: 3 }) as never, false);
+      done(null, true);
+    };
+    const server = createServer(aedes.handle);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    cleanups.push(async () => {
+      await new Promise<void>((resolve) => aedes.close(() => resolve()));
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    });
+    const dir = tempDir();
+    const url = `mqtt://127.0.0.1:${(server.address() as { port: number }).port}`;
+    const config = { ...bareConfig(dir), mqtt: { ...bareConfig(dir).mqtt, url, clientId: 'edge-fallback' } };
+    const database = new StoreDatabase(dir, silentLogger());
+    await database.start();
+    cleanups.push(() => database.stop());
+    const publisher = new OutboxPublisher({ config, database, bus: new EventBus(silentLogger()), log: silentLogger(), version: 'test', pollMs: 50 });
+    await publisher.start();
+    cleanups.push(() => publisher.stop());
+    // MQTT 5 is refused (unacceptable protocol version; aedes never asks to authenticate it), the
+    // first 3.1.1 attempt is refused as "server unavailable", the next one is let in.
+    await waitUntil(async () => publisher.health().connected === true, 15_000, 'the publisher to connect');
+    expect(attempts).toBe(2);
+    outbox(database).add('receipt.created', receipt(config.store.id, 1), 1);
+    await waitUntil(async () => outbox(database).backlog().rows === 0, 10_000, 'the receipt sent over 3.1.1');
+  });
+
+  it('stops within seconds with messages in flight to a broker that hangs', async () => {
+    const broker = await startMosquitto(tempDir());
+    cleanups.push(() => broker.stop());
+    const dir = tempDir();
+    const config = { ...bareConfig(dir), mqtt: { ...bareConfig(dir).mqtt, url: broker.url, clientId: 'edge-stop' } };
+    const database = new StoreDatabase(dir, silentLogger());
+    await database.start();
+    cleanups.push(() => database.stop());
+    const publisher = new OutboxPublisher({ config, database, bus: new EventBus(silentLogger()), log: silentLogger(), version: 'test', pollMs: 50 });
+    await publisher.start();
+    await waitUntil(async () => publisher.health().connected === true, 15_000, 'the publisher to connect');
+    broker.freeze();
+    for (let n = 1; n <= 5; n++) outbox(database).add('receipt.created', receipt(config.store.id, n), n);
+    await waitUntil(async () => publisher.health().inflight === 5, 5_000, 'five messages in flight');
+    await broker.kill();
+    const t0 = Date.now();
+    await publisher.stop();
+    expect(Date.now() - t0).toBeLessThan(6_000);
+    // Nothing was acknowledged: all five wait in SQLite for the next start.
+    expect(outbox(database).backlog().rows).toBe(5);
+  });
+});
+
+function outbox(database: StoreDatabase): OutboxRepository {
+  return new OutboxRepository(database.handle);
+}

@@ -14,6 +14,12 @@ export interface Broker {
   url: string;
   stop(): Promise<void>;
   start(): Promise<void>;
+  /** Reads its configuration again (SIGHUP), keeping every connection. */
+  reload(): void;
+  /** SIGSTOP: it hangs, connections stay open and nothing is acknowledged. */
+  freeze(): void;
+  /** SIGKILL: gone at once, without saving anything. */
+  kill(): Promise<void>;
 }
 
 async function freePort(): Promise<number> {
@@ -44,10 +50,11 @@ async function accepting(port: number, timeoutMs: number): Promise<void> {
   }
 }
 
-export async function startMosquitto(dir: string): Promise<Broker> {
+/** `extra`: more configuration lines (an `acl_file`, say). */
+export async function startMosquitto(dir: string, extra: readonly string[] = []): Promise<Broker> {
   const port = await freePort();
   const conf = join(dir, 'mosquitto.conf');
-  writeFileSync(conf, [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence true', `persistence_location ${dir}/`, 'log_type error', ''].join('\n'));
+  writeFileSync(conf, [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence true', `persistence_location ${dir}/`, 'log_type error', ...extra, ''].join('\n'));
   let child: ChildProcess | undefined;
   const broker: Broker = {
     port,
@@ -55,6 +62,21 @@ export async function startMosquitto(dir: string): Promise<Broker> {
     async start() {
       child = spawn(MOSQUITTO, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
       await accepting(port, 5_000);
+    },
+    reload() {
+      child?.kill('SIGHUP');
+    },
+    freeze() {
+      child?.kill('SIGSTOP');
+    },
+    async kill() {
+      const c = child;
+      child = undefined;
+      if (!c || c.exitCode !== null) return;
+      await new Promise<void>((resolve) => {
+        c.once('exit', () => resolve());
+        c.kill('SIGKILL');
+      });
     },
     async stop() {
       const c = child;
