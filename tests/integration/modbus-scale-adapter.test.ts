@@ -38,6 +38,8 @@ class TransmitterBus {
   readonly holding = new Map<string, number>();
   readonly input = new Map<string, number>();
   readonly silent = new Set<number>();
+  /** "unit:register" → ms an answer to it takes (a busy transmitter, a slow gateway). */
+  readonly slow = new Map<string, number>();
   private constructor(private readonly server: ServerSerial) {}
 
   static async open(path: string): Promise<TransmitterBus> {
@@ -77,6 +79,15 @@ class TransmitterBus {
 
   private answer(table: Map<string, number>, addr: number, length: number, unit: number, cb: (err: unknown, values: number[]) => void): void {
     if (this.silent.has(unit)) return;
+    const delay = this.slow.get(`${unit}:${addr}`);
+    if (delay !== undefined) {
+      setTimeout(() => this.reply(table, addr, length, unit, cb), delay);
+      return;
+    }
+    this.reply(table, addr, length, unit, cb);
+  }
+
+  private reply(table: Map<string, number>, addr: number, length: number, unit: number, cb: (err: unknown, values: number[]) => void): void {
     const values: number[] = [];
     for (let i = 0; i < length; i++) {
       const v = table.get(`${unit}:${addr + i}`);
@@ -282,6 +293,21 @@ describe('ModbusScaleAdapter on a pty with a real Modbus RTU slave', () => {
     await waitFor(() => h.availability.length === 2, 5_000, 'online');
     expect(h.availability[1]).toMatchObject({ online: true });
     await waitFor(() => h.last('1.2')?.valid.join() === '1,1', 5_000, 'readings');
+  });
+
+  it('never takes a late answer for the next plate of the same transmitter', async () => {
+    const t = await transmitterBus();
+    // Plate 1.1.1 (unit 1, register 0) answers 40 ms after the adapter gave up at 60 ms; the next
+    // request goes to unit 1 too (plate 1.1.2, register 2), and an RTU answer names no register.
+    t.slave().slow.set('1:0', 100);
+    const h = startAdapter(`serial://${t.pair.a}?baudRate=${BAUD}`);
+    await h.adapter.start();
+    await waitFor(() => h.counters()['cycles']! >= 15, 10_000, 'cycles');
+    const shelf = h.ticks.filter((x) => x.shelf === '1.1');
+    expect(shelf.every((x) => x.valid[0] === 0)).toBe(true);
+    // Every reading of plate 1.1.2 is its own, never plate 1.1.1's 8123.
+    expect(shelf.filter((x) => x.valid[1] === 1).map((x) => x.raw[1])).toEqual(shelf.filter((x) => x.valid[1] === 1).map(() => -1520));
+    expect(shelf.filter((x) => x.valid[1] === 1).length).toBeGreaterThanOrEqual(10);
   });
 
   it('counts a garbled answer as a CRC error and marks only that plate invalid', async () => {

@@ -27,9 +27,11 @@ export const DEFAULT_SILENT_MS = 3_000;
 const CONNECT_TIMEOUT_MS = 3_000;
 const CLOSE_TIMEOUT_MS = 1_000;
 /**
- * After a timeout the bus stays quiet this long, so that a late answer is swallowed by the request
- * that gave up on it: an RTU answer names no register, and the next request to the same unit
- * would take it for its own.
+ * After a timeout the bus stays quiet a while, so that a late answer arrives while no request
+ * waits and is dropped: an RTU answer names no register, and a next request to the same unit would
+ * take it for its own — another plate's weight, marked valid. Before a request to the same unit
+ * the quiet lasts one more timeout; before another unit's (whose id tells the answers apart) this
+ * long.
  */
 const LATE_ANSWER_GUARD_MS = 20;
 const INT32_MIN = -2_147_483_648;
@@ -488,7 +490,10 @@ export class ModbusScaleAdapter implements Component {
     session.cursor += 1;
     // Never the next request from inside this callback: modbus-serial's socket port resets its
     // expected answer right after it returns, and would lose the next one.
-    if (timedOut) session.timer = setTimeout(this.continueCycle, Math.min(LATE_ANSWER_GUARD_MS, this.settings.timeoutMs));
+    if (timedOut) {
+      const sameUnit = (this.plates[session.cursor] ?? this.plates[0])!.unitId === plate.unitId;
+      session.timer = setTimeout(this.continueCycle, sameUnit ? Math.max(LATE_ANSWER_GUARD_MS, this.settings.timeoutMs) : Math.min(LATE_ANSWER_GUARD_MS, this.settings.timeoutMs));
+    }
     else queueMicrotask(this.continueCycle);
   };
 
