@@ -12,16 +12,33 @@ export interface BackoffPolicy {
 
 export const DEVICE_BACKOFF: BackoffPolicy = { initialMs: 250, maxMs: 30_000, factor: 2, jitter: 0.5 };
 
+/** A connection that worked at least this long earns a quick reconnect when it is lost. */
+export const STABLE_MS = 10_000;
+
 export class Backoff {
   private attempt = 0;
+  private upAt: number | undefined;
 
   constructor(
     private readonly policy: BackoffPolicy = DEVICE_BACKOFF,
     private readonly random: () => number = Math.random,
+    private readonly stableMs = STABLE_MS,
+    private readonly now: () => number = () => performance.now(),
   ) {}
 
-  /** Delay before the next attempt; each call grows it until `reset()`. */
+  /**
+   * The device answered: the delays start over once it has kept working `stableMs`, so one that
+   * accepts a connection and drops it at once (a busy ser2net port, a camera that sends one frame
+   * and dies) is retried ever more slowly instead of several times a second.
+   */
+  up(): void {
+    this.upAt ??= this.now();
+  }
+
+  /** Delay before the next attempt; each call grows it until `reset()` or a stable `up()`. */
   next(): number {
+    if (this.upAt !== undefined && this.now() - this.upAt >= this.stableMs) this.attempt = 0;
+    this.upAt = undefined;
     const base = Math.min(this.policy.maxMs, this.policy.initialMs * this.policy.factor ** this.attempt);
     this.attempt += 1;
     return Math.round(base * (1 - this.policy.jitter * this.random()));
@@ -33,6 +50,7 @@ export class Backoff {
 
   reset(): void {
     this.attempt = 0;
+    this.upAt = undefined;
   }
 }
 

@@ -268,6 +268,32 @@ describe('DeviceLink', () => {
     await expect(link.write(Buffer.from('x'))).resolves.toBeUndefined();
   });
 
+  it('backs off from a port that accepts and drops at once (a busy ser2net port), and starts over after a steady connection', async () => {
+    let connections = 0;
+    let refuse = true;
+    const { port } = await tcpServer((s) => {
+      connections += 1;
+      // ser2net's answer when another client holds the port, then it hangs up.
+      if (refuse) s.end('Port already in use\r\n');
+    });
+    const link = new DeviceLink({
+      url: `tcp://127.0.0.1:${port}`,
+      transport: (u) => createTransport(u, { clock: new LiveClock() }),
+      log: silentLogger(),
+      onData: () => undefined,
+      stallMs: 0,
+      backoff: { initialMs: 50, maxMs: 5_000, factor: 2, jitter: 0 },
+    });
+    link.start();
+    cleanups.push(() => link.stop());
+    await new Promise((r) => setTimeout(r, 2_000));
+    // 50, 100, 200, 400, 800 ms between attempts: 5 or 6 in 2 s (every 50 ms without back-off: 40).
+    expect(connections).toBeGreaterThanOrEqual(4);
+    expect(connections).toBeLessThanOrEqual(7);
+    refuse = false;
+    await waitFor(() => link.state === 'online', 5_000, 'a connection that stays');
+  });
+
   it('contains a throwing data listener', async () => {
     const { port } = await tcpServer((s) => s.write('a\nb\nc\n'));
     let calls = 0;

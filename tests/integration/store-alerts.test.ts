@@ -40,7 +40,7 @@ async function openStore(alerts: Partial<ReturnType<typeof bareConfig>['alerts']
 }
 
 describe('store alerts', () => {
-  it('raises device-down after the grace period, once, and resolves it when the device is back; a blip raises nothing', async () => {
+  it('raises device-down after the grace period, once, and resolves it when the device is steadily back; a blip raises nothing, flapping resolves nothing', async () => {
     const s = await openStore({ deviceDownSeconds: 0.3, diskLowMb: 0 });
     await s.service.start();
     cleanups.push(() => s.service.stop());
@@ -55,7 +55,18 @@ describe('store alerts', () => {
     await sleep(500);
     expect(s.events).toEqual(['raised device-down shelf-1.1']);
     expect(s.service.health()).toMatchObject({ status: 'degraded', devicesDown: ['shelf-1.1'], detail: expect.stringMatching(/devices down: shelf-1.1/) });
+    // Back, but dropping again at once (a port that accepts and closes): still down, nothing resolved.
+    for (let i = 0; i < 6; i++) {
+      s.bus.emit('device.availability', availability('shelf-1.1', 'scale', true, undefined, 3_000 + i * 100));
+      await sleep(50);
+      s.bus.emit('device.availability', availability('shelf-1.1', 'scale', false, 'closed', 3_050 + i * 100));
+      await sleep(50);
+    }
+    expect(s.events).toEqual(['raised device-down shelf-1.1']);
+    // Back for good: resolved once it has stayed online (the grace period here, 10 s at most).
     s.bus.emit('device.availability', availability('shelf-1.1', 'scale', true, undefined, 9_000));
+    expect(s.events).toEqual(['raised device-down shelf-1.1']);
+    await sleep(400);
     expect(s.events).toEqual(['raised device-down shelf-1.1', 'resolved device-down shelf-1.1']);
     expect(s.service.health()).toMatchObject({ status: 'up', devicesDown: [] });
     expect(s.outbox()).toEqual(['alert.raised device-down shelf-1.1', 'alert.resolved device-down shelf-1.1']);

@@ -57,10 +57,16 @@ export class AlertsService implements Component {
   async start(): Promise<void> {
     const { config, bus } = this.options;
     this.alerts = new StaffAlerts(this.options.database.handle, config.store.id, bus, this.options.log);
-    this.watch = new DeviceDownWatch(config.alerts.deviceDownSeconds * 1000, {
-      down: (a, since) => this.raise('device-down', a.device, { kind: a.kind, reason: a.reason ?? null, offlineSince: new Date(since).toISOString() }),
-      back: (a) => this.resolve('device-down', a.device, { kind: a.kind }),
-    });
+    const graceMs = config.alerts.deviceDownSeconds * 1000;
+    this.watch = new DeviceDownWatch(
+      graceMs,
+      {
+        down: (a, since) => this.raise('device-down', a.device, { kind: a.kind, reason: a.reason ?? null, offlineSince: new Date(since).toISOString() }),
+        back: (a) => this.resolve('device-down', a.device, { kind: a.kind }),
+      },
+      // Back once online for 10 s (never longer than the grace period itself).
+      Math.min(10_000, graceMs),
+    );
     bus.on('device.availability', this.name, (a) => this.watch?.observe(a));
     await this.checkDisk();
     this.diskTimer = setInterval(() => void this.checkDisk(), config.alerts.diskCheckSeconds * 1000);

@@ -272,7 +272,7 @@ export class CameraIngest implements Component {
   }
 
   private firstFrame(): void {
-    this.backoff.reset();
+    this.backoff.up();
     if (this.child) this.armWatchdog(this.child, this.stallMs);
     this.setOnline(true);
   }

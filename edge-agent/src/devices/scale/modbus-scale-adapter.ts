@@ -586,8 +586,8 @@ export class ModbusScaleAdapter implements Component {
     session.lastAnswerAt = performance.now();
     if (session.answered) return;
     session.answered = true;
-    // An answer proves the bus alive, so only now does the back-off start over.
-    this.backoff.reset();
+    // An answer proves the bus alive: the back-off starts over if it stays so.
+    this.backoff.up();
     this.goOnline();
   }
 

@@ -176,7 +176,7 @@ export class DeviceLink {
           end(`no data for ${this.stallMs} ms`);
         }, Math.max(10, Math.min(1_000, this.stallMs / 4)));
       } else {
-        this.backoff.reset();
+        this.backoff.up();
         this.goOnline();
       }
     });
@@ -198,8 +198,8 @@ export class DeviceLink {
     connection.lastDataAt = performance.now();
     if (!connection.gotData) {
       connection.gotData = true;
-      // Bytes prove the device alive, so only now does the back-off start over.
-      this.backoff.reset();
+      // Bytes prove the device alive: the back-off starts over if it stays so.
+      this.backoff.up();
       if (connection.streaming) this.goOnline();
     }
     try {
