@@ -66,6 +66,14 @@ describe('staff review decisions', () => {
     await r.database.stop();
   });
 
+  it('decides an item whose receipt retention has already deleted', async () => {
+    const r = await queueWith([{ quantity: 1, status: 'review' }]);
+    const line = r.item('uncertain-line', 1);
+    r.database.handle.prepare('DELETE FROM receipts WHERE id = ?').run(r.receiptId);
+    expect(r.queue.decide(line, { decision: 'reject', by: 's' }, T0 + 10)).toEqual({ item: expect.objectContaining({ id: line, decision: 'reject' }) });
+    await r.database.stop();
+  });
+
   it('refunds a put-back that settled after the receipt: confirmed, or corrected to the units really put back', async () => {
     const r = await queueWith([{ quantity: 3, status: 'billed' }]);
     const back = r.item('late-event', -2);

@@ -156,5 +156,10 @@ describe('faults the store box meets', { timeout: 60_000 }, () => {
     step(-7_200_000, 1_000); // two hours back
     expect(s.events).toEqual([`raised clock-jump ${s.config.store.id}@2026-12-06T11:00`, `raised clock-jump ${s.config.store.id}@2026-12-06T09:00`]);
     expect(service.health()['counters']).toMatchObject({ clockJumps: 2 });
+    // Keeping time for an hour ends both; they do not pile up.
+    step(1_800_000, 1_800_000);
+    expect(s.events).toHaveLength(2);
+    step(1_800_000, 1_800_000);
+    expect(s.events.slice(2).sort()).toEqual([`resolved clock-jump ${s.config.store.id}@2026-12-06T09:00`, `resolved clock-jump ${s.config.store.id}@2026-12-06T11:00`]);
   });
 });

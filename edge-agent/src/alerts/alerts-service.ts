@@ -16,6 +16,7 @@ import { freeBytes } from './disk-space.js';
 import { performance } from 'node:perf_hooks';
 
 const MB = 1024 * 1024;
+const CLOCK_STEADY_MS = 3_600_000;
 
 export interface AlertsServiceOptions {
   config: StoreConfig;
@@ -44,6 +45,8 @@ export class AlertsService implements Component {
   private diskCritical = false;
   private clockTimer: NodeJS.Timeout | undefined;
   private lastClock: { wall: number; mono: number } | undefined;
+  /** Monotonic time of the last jump (or of the first look): clock-jump alerts resolve after an hour without one. */
+  private steadySince: number | undefined;
   private clockJumps = 0;
   private checkedOnce = false;
   private failures = 0;
@@ -83,9 +86,21 @@ export class AlertsService implements Component {
     const now = { wall: this.clock(), mono: this.options.monotonic ? this.options.monotonic() : performance.now() };
     const last = this.lastClock;
     this.lastClock = now;
+    this.steadySince ??= now.mono;
     if (!last) return;
     const jump = now.wall - last.wall - (now.mono - last.mono);
-    if (Math.abs(jump) < this.options.config.alerts.clockJumpSeconds * 1000) return;
+    if (Math.abs(jump) < this.options.config.alerts.clockJumpSeconds * 1000) {
+      // Each jump is its own alert; they end together once the clock has kept time for an hour
+      // (also those an earlier run left open), so they never pile up.
+      if (now.mono - this.steadySince >= CLOCK_STEADY_MS) {
+        this.steadySince = now.mono;
+        for (const open of this.alerts?.repository.open() ?? []) {
+          if (open.kind === 'clock-jump') this.resolve('clock-jump', open.subject, { steadyHours: CLOCK_STEADY_MS / 3_600_000 });
+        }
+      }
+      return;
+    }
+    this.steadySince = now.mono;
     this.clockJumps += 1;
     const at = new Date(now.wall).toISOString();
     this.raise('clock-jump', `${this.options.config.store.id}@${at.slice(0, 16)}`, { jumpSeconds: Math.round(jump / 100) / 10, from: new Date(last.wall).toISOString(), to: at });

@@ -65,8 +65,9 @@ export class ReviewQueue {
       }
       this.receipts.decide(id, d.decision, product, quantity, d.by, at);
       const decided = this.receipts.reviewItem(id)!;
-      if (decided.receiptId === null) return { item: decided };
-      const receipt = this.receipts.get(decided.receiptId)!;
+      // No receipt (yet, or any more: retention keeps undecided items longer than receipts).
+      const receipt = decided.receiptId === null ? undefined : this.receipts.get(decided.receiptId);
+      if (!receipt) return { item: decided };
       const pending = this.receipts.reviewsOf(receipt.id).filter((r) => r.decidedAt === null);
       if (pending.length > 0) return { item: decided };
       return { item: decided, adjusted: this.applyDecisions(receipt, d.by === 'rfid-exit-policy' ? 'exit tag' : 'staff review', at) };
