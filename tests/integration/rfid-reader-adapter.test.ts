@@ -248,7 +248,7 @@ describe('RfidReaderAdapter with an R200 module on a pty', () => {
     // The module forgets it was polling (a brown-out) and goes quiet.
     module.polling = false;
     await waitFor(() => h.availability.length === 2, 5_000, 'stall');
-    expect(h.availability[1]).toMatchObject({ online: false, reason: `no data for ${STALL_MS} ms` });
+    expect(h.availability[1]).toMatchObject({ online: false, reason: `no readable data for ${STALL_MS} ms` });
     await waitFor(() => starts() === 2 && h.availability.length === 3, 5_000, 'polling again');
     expect(h.counters()).toMatchObject({ stalls: 1 });
   });

@@ -194,13 +194,27 @@ describe('ScaleAdapter on a pty', () => {
     const t0 = performance.now();
     await waitFor(() => h.availability.length === 2, 5_000, 'stall');
     expect(performance.now() - t0).toBeGreaterThanOrEqual(STALL_MS - 50);
-    expect(h.availability[1]).toMatchObject({ online: false, reason: `no data for ${STALL_MS} ms` });
+    expect(h.availability[1]).toMatchObject({ online: false, reason: `no readable data for ${STALL_MS} ms` });
     expect(h.counters()['stalls']).toBeGreaterThanOrEqual(1);
     const before = h.ticks.length;
     h.stream.feeding = true;
     await waitFor(() => h.availability.length === 3 && h.ticks.length >= before + 3, 5_000, 'resumed');
     expect(h.availability[2]).toMatchObject({ online: true });
     expect(h.counters()['reconnects']).toBeGreaterThanOrEqual(1);
+  });
+
+  it('does not take noise for a controller: garbage alone never brings it online, and stalls it', async () => {
+    const h = await setUp();
+    // A wrong baud rate or a damaged line: bytes, but not one readable line.
+    const noise = setInterval(() => void h.device().write(Buffer.from('\x00\xff#~\x1b?\xfe\r\n')).catch(() => undefined), 20);
+    cleanups.push(async () => clearInterval(noise));
+    await waitFor(() => h.counters()['stalls']! >= 1, 5_000, 'a stall on noise');
+    expect(h.adapter.health()['status']).not.toBe('up');
+    expect(h.availability.every((a) => !a.online)).toBe(true);
+    expect(h.availability.at(-1)).toMatchObject({ online: false, reason: `no readable data for ${STALL_MS} ms` });
+    clearInterval(noise);
+    h.stream.feeding = true;
+    await waitFor(() => h.availability.at(-1)?.online === true && h.ticks.length >= 3, 5_000, 'readable lines');
   });
 
   it('carries on past a throwing sink: every line still reaches it, the good ticks are right', async () => {

@@ -125,10 +125,20 @@ export class RfidReaderAdapter implements Component {
     this.read = { reader: reader.id, antenna: reader.antennas[0]?.port ?? 1, epc: '', rssi: Number.NaN, at: 0 };
     const isR200 = reader.protocol === 'r200';
     if (isR200) {
+      // Every good frame proves the module alive; noise does not.
       this.r200 = new R200Decoder({
-        tag: (tag) => this.onR200Tag(tag),
-        moduleError: (code, at) => this.onModuleError(code, at),
-        response: (frame) => this.onResponse(frame),
+        tag: (tag) => {
+          this.link.alive();
+          this.onR200Tag(tag);
+        },
+        moduleError: (code, at) => {
+          this.link.alive();
+          this.onModuleError(code, at);
+        },
+        response: (frame) => {
+          this.link.alive();
+          this.onResponse(frame);
+        },
       });
     } else {
       this.ascii = new AsciiRfidDecoder((read) => this.onAsciiRead(read), reader.linePattern);
@@ -138,6 +148,7 @@ export class RfidReaderAdapter implements Component {
       transport: options.transport,
       log: this.log,
       stallMs: isR200 ? (options.stallMs ?? R200_STALL_MS) : 0,
+      framed: isR200,
       onOpen: () => this.onOpen(),
       onData: (chunk, receivedAt) => this.onData(chunk, receivedAt),
       onAvailability: (online, reason) => this.onAvailability(online, reason),

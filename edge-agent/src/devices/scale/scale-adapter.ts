@@ -104,11 +104,24 @@ export class ScaleAdapter implements Component {
       raw: new Int32Array(options.plateCount),
       valid: new Uint8Array(options.plateCount),
     };
+    // Every decoded line proves the controller alive; noise does not.
     this.decoder = new ScaleLineDecoder({
-      sample: (s) => this.onSample(s),
-      identity: (identity) => this.onIdentity(identity),
-      status: (notice, at) => this.onNotice(notice, false, at),
-      error: (notice, at) => this.onNotice(notice, true, at),
+      sample: (s) => {
+        this.link.alive();
+        this.onSample(s);
+      },
+      identity: (identity) => {
+        this.link.alive();
+        this.onIdentity(identity);
+      },
+      status: (notice, at) => {
+        this.link.alive();
+        this.onNotice(notice, false, at);
+      },
+      error: (notice, at) => {
+        this.link.alive();
+        this.onNotice(notice, true, at);
+      },
     });
     this.link = new DeviceLink({
       url: options.url,
@@ -116,6 +129,7 @@ export class ScaleAdapter implements Component {
       log: this.log,
       onData: (chunk, receivedAt) => this.onData(chunk, receivedAt),
       onAvailability: (online, reason) => this.onAvailability(online, reason),
+      framed: true,
       ...(options.stallMs === undefined ? {} : { stallMs: options.stallMs }),
       ...(options.backoff === undefined ? {} : { backoff: options.backoff }),
     });

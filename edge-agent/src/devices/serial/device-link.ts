@@ -30,6 +30,12 @@ export interface DeviceLinkOptions {
   stallMs?: number;
   backoff?: BackoffPolicy;
   random?: () => number;
+  /**
+   * Only decoded frames prove a streaming device alive (the adapter calls `alive()` for each):
+   * a controller sending noise — a wrong baud rate, a damaged RS-485 line — stalls and is reopened
+   * instead of staying online on garbage.
+   */
+  framed?: boolean;
 }
 
 export interface DeviceLinkCounters {
@@ -173,7 +179,7 @@ export class DeviceLink {
         watchdog = setInterval(() => {
           if (performance.now() - connection.lastDataAt < this.stallMs) return;
           this.counters.stalls += 1;
-          end(`no data for ${this.stallMs} ms`);
+          end(`${this.options.framed ? "no readable data" : "no data"} for ${this.stallMs} ms`);
         }, Math.max(10, Math.min(1_000, this.stallMs / 4)));
       } else {
         this.backoff.up();
@@ -192,16 +198,22 @@ export class DeviceLink {
     return transport;
   }
 
+  /** A good frame came from the device (adapters of `framed` links call this as they decode). */
+  alive(): void {
+    const connection = this.connection;
+    if (!connection) return;
+    connection.lastDataAt = performance.now();
+    if (connection.gotData) return;
+    connection.gotData = true;
+    // The device is alive: the back-off starts over if it stays so.
+    this.backoff.up();
+    if (connection.streaming) this.goOnline();
+  }
+
   private received(transport: ByteTransport, chunk: Buffer, receivedAt: number): void {
     const connection = this.connection;
     if (connection?.transport !== transport) return;
-    connection.lastDataAt = performance.now();
-    if (!connection.gotData) {
-      connection.gotData = true;
-      // Bytes prove the device alive: the back-off starts over if it stays so.
-      this.backoff.up();
-      if (connection.streaming) this.goOnline();
-    }
+    if (!this.options.framed) this.alive();
     try {
       this.options.onData(chunk, receivedAt);
     } catch (err) {
