@@ -314,6 +314,38 @@ describe('DeviceLink', () => {
     expect(link.state).toBe('online');
   });
 
+  it('plays a recording at real-time pace from its first record, and ends an empty one', async () => {
+    const file = join(tempDir(), 'gate.cap');
+    const writer = new CaptureWriter(file, { device: 'entry', kind: 'gate', startedAt: 1000, createdBy: 'test' });
+    for (let i = 0; i < 5; i++) writer.append(1000 + i * 20, Buffer.from(`PASS ${i}\n`));
+    writer.close();
+    const empty = join(tempDir(), 'empty.cap');
+    new CaptureWriter(empty, { device: 'exit', kind: 'gate', startedAt: 1000, createdBy: 'test' }).close();
+    const play = (url: string, scheduler?: ReplayScheduler) => {
+      const seen = { text: '', availability: [] as [boolean, string | undefined][] };
+      const link = new DeviceLink({
+        url,
+        transport: (u) => createTransport(u, { clock: new LiveClock(), ...(scheduler ? { replay: scheduler } : {}) }),
+        log: silentLogger(),
+        onData: (chunk) => (seen.text += chunk.toString()),
+        onAvailability: (online, reason) => seen.availability.push([online, reason]),
+        backoff: FAST,
+      });
+      link.start();
+      cleanups.push(() => link.stop());
+      return seen;
+    };
+    const paced = play(`replay://${file}`);
+    await waitFor(() => paced.availability.length === 2, 3_000, 'the recording to end');
+    expect(paced.text).toBe('PASS 0\nPASS 1\nPASS 2\nPASS 3\nPASS 4\n');
+    expect(paced.availability).toEqual([[true, undefined], [false, 'recording ended']]);
+    for (const scheduler of [undefined, new ReplayScheduler(new VirtualClock(1000))]) {
+      const nothing = play(`replay://${empty}`, scheduler);
+      await waitFor(() => nothing.availability.length === 2, 3_000, 'an empty recording to end');
+      expect(nothing.availability).toEqual([[true, undefined], [false, 'recording ended']]);
+    }
+  });
+
   it('does not reopen a recording that has ended', async () => {
     const file = join(tempDir(), 'gate.cap');
     const writer = new CaptureWriter(file, { device: 'entry', kind: 'gate', startedAt: 1000, createdBy: 'test' });

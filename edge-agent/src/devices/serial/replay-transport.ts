@@ -30,8 +30,11 @@ export class ReplayTransport implements ByteTransport, ReplaySource {
   async open(): Promise<void> {
     this.reader = new CaptureReader(this.file);
     this.nextRecord = this.reader.next();
-    if (this.scheduler) this.scheduler.add(this);
-    else void this.paceInRealTime();
+    if (this.scheduler) {
+      this.scheduler.add(this);
+      // An empty capture ends at once, but only once whoever opened it listens.
+      if (!this.nextRecord) setImmediate(() => this.finish());
+    } else void this.paceInRealTime();
   }
 
   async write(): Promise<void> {
@@ -79,6 +82,9 @@ export class ReplayTransport implements ByteTransport, ReplaySource {
   private async paceInRealTime(): Promise<void> {
     this.pacer = new AbortController();
     const signal = this.pacer.signal;
+    // Not before the opener listens: records due at once would be delivered inside open().
+    await new Promise((resolve) => setImmediate(resolve));
+    if (signal.aborted) return;
     const first = this.nextRecord?.at;
     if (first === undefined) return this.finish();
     const wallStart = Date.now();
