@@ -241,6 +241,26 @@ describe('checkout service', () => {
     ]);
   });
 
+  it('still bills a slow pick that settles after another shopper left too', async () => {
+    const r = await rig();
+    const layout = new StoreLayout(r.config);
+    const at = (plate: string): [number, number] => [layout.plates.get(plate)!.standAt.x, layout.plates.get(plate)!.standAt.y];
+    enter(r, 'tok-a', 'a');
+    enter(r, 'tok-b', 'b');
+    r.move({ a: [[1.2, 6.8], at('1.2.1')], b: [[1.2, 6.8], at('2.1.1')] }, 4);
+    const reaching = r.at;
+    r.move({ a: [at('1.2.1'), at('1.2.1')], b: [at('2.1.1'), at('2.1.1')] }, 9);
+    leave(r, 'a', at('1.2.1'));
+    r.move({ b: [at('2.1.1'), at('2.1.1')] }, 13);
+    leave(r, 'b', at('2.1.1'));
+    // a's pick settles only now, 16 s after a left and just after b did: a slow, wobbling plate.
+    r.weight('1.2.1', 'pick', sure('cola-can-330'), (r.at - reaching) / 1000);
+    const queue = new ReviewQueue(r.database.handle, r.config);
+    const late = queue.open().filter((i) => i.kind === 'late-event');
+    expect(late).toHaveLength(1);
+    expect(queue.receipts.get(late[0]!.receiptId!)!.token).toBe('tok-a');
+  });
+
   it('keeps an open session and its cart across a restart, and bills it when the shopper leaves', async () => {
     const dataDir = tempDir();
     const first = await rig(dataDir);

@@ -28,6 +28,7 @@ import { SessionTracker, type SessionSink } from './session-tracker.js';
 import { associate, reachPlace, type Participant } from './shopper-association.js';
 import type { ShopperSession } from './shopper-session.js';
 import { quantile, round3 } from '../numbers.js';
+import { DEFAULT_DETECTOR_SETTINGS } from '../shelf/weight-event-detector.js';
 
 export interface CheckoutServiceOptions {
   config: StoreConfig;
@@ -60,6 +61,7 @@ export interface CheckoutCounts {
 const RESTOCK_OWN_GOODS = 0.1;
 const NOTHING_HELD: ReadonlyMap<string, number> = new Map();
 const LATE_MS = 15_000;
+const MAX_EVENT_MS = DEFAULT_DETECTOR_SETTINGS.maxEventMs;
 /** A tag passage through the exit gate lasts at most 5 minutes (`maxPassageMs`), and is decided a few seconds after. */
 const EXIT_PASS_KEEP_MS = 600_000;
 /** Shelf tags that went silent this close to a weight event are its evidence. */
@@ -388,7 +390,9 @@ export class CheckoutService implements Component {
     this.latencies.push(latencyMs);
     if (this.latencies.length > 10_000) this.latencies.splice(0, 5_000);
     this.recentlyEnded.push(session);
-    while (this.recentlyEnded.length > 0 && this.recentlyEnded[0]!.endedAt! < endedAt - LATE_MS) {
+    // Kept as long as an event that started before the exit may still settle: a weight event lasts
+    // up to 30 s (the detector's maxEventMs), and its start may precede the exit by LATE_MS.
+    while (this.recentlyEnded.length > 0 && this.recentlyEnded[0]!.endedAt! < endedAt - LATE_MS - MAX_EVENT_MS) {
       this.carts.delete(this.recentlyEnded[0]!.id);
       this.recentlyEnded.shift();
     }
