@@ -29,7 +29,7 @@ describe('agent lifecycle and /healthz', () => {
       previousRunStoppedCleanly: null,
       busListenerFailures: 0,
       components: {
-        database: { status: 'up', state: 'running', schema: 14 },
+        database: { status: 'up', state: 'running', schema: 15 },
         'agent-run': { status: 'up', state: 'running' },
         retention: { status: 'up', state: 'running' },
         calibration: { status: 'up', state: 'running' },

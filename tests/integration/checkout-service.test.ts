@@ -287,6 +287,34 @@ describe('checkout service', () => {
     expect(receipt.lines.map((l) => [l.product, l.quantity, l.status])).toEqual([[product, 1, 'billed']]);
   });
 
+  it('bills a tag that leaves through the exit gate with a shopper, decided after a restart', async () => {
+    const dataDir = tempDir();
+    const first = await rig(dataDir);
+    const p = new StoreLayout(first.config).plates.get('1.2.1')!.standAt;
+    enter(first, 'tok-t', 's1');
+    first.move({ s1: [[1.2, 6.8], [p.x, p.y]] }, 4);
+    leave(first, 's1', [p.x, p.y]);
+    expect(first.receipts).toHaveLength(1);
+    const exitPass = (first.database.handle.prepare("SELECT MAX(id) AS id FROM gate_events WHERE kind = 'pass' AND direction = 'out'").get() as { id: number }).id;
+    const at = first.at;
+    await first.service.stop();
+    await first.database.stop();
+    open.splice(open.indexOf(first), 1);
+
+    // The tag's passage through the exit gate is decided once the agent is back.
+    const second = await rig(dataDir);
+    second.bus.emit('rfid.passage', {
+      id: 1, gate: 'gate-exit', epc: '3034257BF7194E4000001A85', gtin: null, serial: '6789', product: 'cola-can-330', direction: 'out',
+      firstAt: at - 500, lastAt: at + 1_000, at: at + 4_000, confidence: 0.95, outcome: 'billable', billable: true, gateEventId: exitPass,
+    });
+    const queue = new ReviewQueue(second.database.handle, second.config);
+    const receiptId = first.receipts[0]!.payload.receiptId;
+    expect(queue.receipts.reviewsOf(receiptId)).toEqual([expect.objectContaining({ kind: 'exit-tag', product: 'cola-can-330' })]);
+    // The demo store bills tagged items that leave (rfid.exitPolicy "bill"): the receipt's next revision has it.
+    expect(second.config.rfid.exitPolicy).toBe('bill');
+    expect(queue.receipts.get(receiptId)).toMatchObject({ revision: 1, total: second.config.planogram.products.find((x) => x.id === 'cola-can-330')!.price });
+  });
+
   it('never writes a second receipt.created for one receipt', async () => {
     const r = await rig();
     enter(r, 'tok-x', 'x');

@@ -109,7 +109,7 @@ describe('database migrations', () => {
 
   it('is a no-op when the database is current', () => {
     const db = openDatabase(join(tempDir(), 'store.db'));
-    expect(migrate(db, MIGRATIONS).applied).toEqual(['1-agent-runs', '2-config-snapshots', '3-gate-events', '4-plate-calibrations', '5-weight-events', '6-rfid-and-alerts', '7-analytics', '8-product-gallery', '9-checkout', '10-sync-state', '11-signage', '12-admin-users', '13-shelf-stock', '14-outbox-ids']);
+    expect(migrate(db, MIGRATIONS).applied).toEqual(['1-agent-runs', '2-config-snapshots', '3-gate-events', '4-plate-calibrations', '5-weight-events', '6-rfid-and-alerts', '7-analytics', '8-product-gallery', '9-checkout', '10-sync-state', '11-signage', '12-admin-users', '13-shelf-stock', '14-outbox-ids', '15-member-exits']);
     expect(migrate(db, MIGRATIONS)).toEqual({ from: MIGRATIONS.length, to: MIGRATIONS.length, applied: [] });
     db.close();
   });

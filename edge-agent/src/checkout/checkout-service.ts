@@ -115,6 +115,8 @@ export class CheckoutService implements Component {
       this.tracker.restore(s);
       this.carts.set(s.id, liveCart(this.repos.ledger.lines(s.id)));
     }
+    // Tags may still follow the exits just before a restart.
+    for (const e of this.repos.sessions.recentExits(EXIT_PASS_KEEP_MS)) this.exitPasses.set(e.gateEventId, { session: e.sessionId, at: e.at });
     const { bus } = this.options;
     bus.on('gate.event', this.name, (e) => {
       if (e.kind === 'scan' && this.refusing !== undefined) {
@@ -174,7 +176,7 @@ export class CheckoutService implements Component {
       if (!this.carts.has(session.id)) this.carts.set(session.id, new Map());
     },
     left: (session, member) => {
-      this.repos!.sessions.left(session.id, member.track, member.leftAt!, member.leftHow!);
+      this.repos!.sessions.left(session.id, member.track, member.leftAt!, member.leftHow!, member.exitGateEventId);
       if (member.exitGateEventId === null) return;
       const at = member.leftAt!;
       this.exitPasses.set(member.exitGateEventId, { session: session.id, at });

@@ -13,6 +13,7 @@ import { signage } from './011-signage.js';
 import { adminUsers } from './012-admin-users.js';
 import { shelfStock } from './013-shelf-stock.js';
 import { outboxIds } from './014-outbox-ids.js';
+import { memberExits } from './015-member-exits.js';
 
 /** Every schema step, in order. Append only. */
-export const MIGRATIONS: readonly Migration[] = [agentRuns, configSnapshots, gateEvents, plateCalibrations, weightEvents, rfidAndAlerts, analytics, productGallery, checkout, syncState, signage, adminUsers, shelfStock, outboxIds];
+export const MIGRATIONS: readonly Migration[] = [agentRuns, configSnapshots, gateEvents, plateCalibrations, weightEvents, rfidAndAlerts, analytics, productGallery, checkout, syncState, signage, adminUsers, shelfStock, outboxIds, memberExits];

@@ -16,6 +16,7 @@ interface MemberRow {
   how: JoinHow;
   left_at: number | null;
   left_how: LeaveHow | null;
+  exit_gate_event: number | null;
 }
 
 export interface StoredSession {
@@ -38,11 +39,13 @@ export class ShopperSessionRepository {
   private readonly membersOf: Statement;
   private readonly byId: Statement;
   private readonly range: Statement;
+  private readonly exitsSince: Statement;
 
   constructor(db: Database) {
     this.insertSession = db.prepare("INSERT INTO shopper_sessions (token, gate, started_at, status) VALUES (?, ?, ?, 'open')");
     this.insertMember = db.prepare('INSERT INTO session_members (session_id, track, joined_at, how) VALUES (?, ?, ?, ?)');
-    this.updateMember = db.prepare('UPDATE session_members SET left_at = ?, left_how = ? WHERE session_id = ? AND track = ? AND left_at IS NULL');
+    this.updateMember = db.prepare('UPDATE session_members SET left_at = ?, left_how = ?, exit_gate_event = ? WHERE session_id = ? AND track = ? AND left_at IS NULL');
+    this.exitsSince = db.prepare('SELECT exit_gate_event AS gateEventId, session_id AS sessionId, left_at AS at FROM session_members WHERE left_at >= (SELECT MAX(left_at) FROM session_members) - ? AND exit_gate_event IS NOT NULL ORDER BY left_at');
     this.endSession = db.prepare("UPDATE shopper_sessions SET ended_at = ?, end_reason = ?, status = 'closed' WHERE id = ?");
     this.openRows = db.prepare("SELECT * FROM shopper_sessions WHERE status = 'open' ORDER BY id");
     this.membersOf = db.prepare('SELECT * FROM session_members WHERE session_id = ? ORDER BY id');
@@ -58,8 +61,13 @@ export class ShopperSessionRepository {
     this.insertMember.run(sessionId, track, Math.round(at), how);
   }
 
-  left(sessionId: number, track: string, at: number, how: LeaveHow): void {
-    this.updateMember.run(Math.round(at), how, sessionId, track);
+  left(sessionId: number, track: string, at: number, how: LeaveHow, exitGateEventId: number | null = null): void {
+    this.updateMember.run(Math.round(at), how, exitGateEventId, sessionId, track);
+  }
+
+  /** The exit passes members left through within `ms` of the newest departure, oldest first. */
+  recentExits(ms: number): { gateEventId: number; sessionId: number; at: number }[] {
+    return this.exitsSince.all(ms) as { gateEventId: number; sessionId: number; at: number }[];
   }
 
   ended(sessionId: number, at: number, reason: SessionEndReason): void {
@@ -83,7 +91,7 @@ export class ShopperSessionRepository {
       gate: r.gate,
       startedAt: r.started_at,
       members: (this.membersOf.all(r.id) as MemberRow[]).map(
-        (m): SessionMember => ({ track: m.track, joinedAt: m.joined_at, how: m.how, leftAt: m.left_at, leftHow: m.left_how, lost: null, exitGateEventId: null }),
+        (m): SessionMember => ({ track: m.track, joinedAt: m.joined_at, how: m.how, leftAt: m.left_at, leftHow: m.left_how, lost: null, exitGateEventId: m.exit_gate_event }),
       ),
       awaitingTracks: 0,
       endedAt: null,
