@@ -287,6 +287,29 @@ describe('checkout service', () => {
     expect(receipt.lines.map((l) => [l.product, l.quantity, l.status])).toEqual([[product, 1, 'billed']]);
   });
 
+  it('finds a shopper who passed the gate just before a restart, before any camera saw them', async () => {
+    const dataDir = tempDir();
+    const first = await rig(dataDir);
+    first.gate({ gate: 'gate-entry', kind: 'scan', token: 'tok-u' });
+    first.gate({ gate: 'gate-entry', kind: 'pass', direction: 'in' });
+    const at = first.at;
+    await first.service.stop();
+    await first.database.stop();
+    open.splice(open.indexOf(first), 1);
+
+    const second = await rig(dataDir);
+    second.at = at + 8_000;
+    const p = new StoreLayout(second.config).plates.get('1.2.1')!.standAt;
+    second.move({ n1: [[2, 6], [p.x, p.y]] }, 3);
+    second.move({ n1: [[p.x, p.y], [p.x, p.y]] }, 2);
+    second.weight('1.2.1', 'pick', sure('cola-can-330'));
+    leave(second, 'n1', [p.x, p.y]);
+    expect(second.receipts).toHaveLength(1);
+    const receipt = new ReviewQueue(second.database.handle, second.config).receipts.get(second.receipts[0]!.payload.receiptId)!;
+    expect(receipt.token).toBe('tok-u');
+    expect(receipt.lines.map((l) => [l.product, l.quantity, l.status])).toEqual([['cola-can-330', 1, 'billed']]);
+  });
+
   it('bills a tag that leaves through the exit gate with a shopper, decided after a restart', async () => {
     const dataDir = tempDir();
     const first = await rig(dataDir);

@@ -105,6 +105,11 @@ export class SessionTracker {
    * restart, in store time), to be found again by the next new tracks or time out.
    */
   restore(session: ShopperSession): void {
+    // Through the gate but not yet seen when the agent went down: the shopper is inside, to be
+    // found like a lost member (the stand-in is never stored; the track that replaces it is).
+    if (session.members.length === 0) {
+      session.members.push({ track: `unseen-${session.id}`, joinedAt: session.startedAt, how: 'entry', leftAt: null, leftHow: null, lost: null, exitGateEventId: null });
+    }
     for (const m of session.members) if (m.leftAt === null) m.lost ??= { at: NaN, x: NaN, y: NaN, nearExit: false };
     this.sessions.set(session.id, session);
     for (const m of session.members) if (m.leftAt === null) this.byTrack.set(m.track, { session, member: m });
