@@ -98,6 +98,13 @@ async function rig(dataDir = tempDir()): Promise<Rig> {
   return r;
 }
 
+/** Stops a rig's checkout and database, as the agent does at shutdown, before the next one starts on its files. */
+async function shutDown(r: Rig): Promise<void> {
+  await r.service.stop();
+  await r.database.stop();
+  open.splice(open.indexOf(r), 1);
+}
+
 const sure = (product: string, count = 1): ItemCandidate[] => [{ product, count, probability: 0.98, misplaced: false }];
 
 function enter(r: Rig, token: string, track: string): void {
@@ -272,9 +279,7 @@ describe('checkout service', () => {
     const product = first.config.planogram.products.find((x) => x.plates.includes('2.1.1'))!.id;
     first.weight('2.1.1', 'pick', sure(product));
     const at = first.at;
-    await first.service.stop();
-    await first.database.stop();
-    open.splice(open.indexOf(first), 1);
+    await shutDown(first);
 
     const second = await rig(dataDir);
     second.at = at + 5_000;
@@ -293,9 +298,7 @@ describe('checkout service', () => {
     first.gate({ gate: 'gate-entry', kind: 'scan', token: 'tok-u' });
     first.gate({ gate: 'gate-entry', kind: 'pass', direction: 'in' });
     const at = first.at;
-    await first.service.stop();
-    await first.database.stop();
-    open.splice(open.indexOf(first), 1);
+    await shutDown(first);
 
     const second = await rig(dataDir);
     second.at = at + 8_000;
@@ -320,9 +323,7 @@ describe('checkout service', () => {
     expect(first.receipts).toHaveLength(1);
     const exitPass = (first.database.handle.prepare("SELECT MAX(id) AS id FROM gate_events WHERE kind = 'pass' AND direction = 'out'").get() as { id: number }).id;
     const at = first.at;
-    await first.service.stop();
-    await first.database.stop();
-    open.splice(open.indexOf(first), 1);
+    await shutDown(first);
 
     // The tag's passage through the exit gate is decided once the agent is back.
     const second = await rig(dataDir);

@@ -237,11 +237,7 @@ describe('cloud sync when the broker refuses', { timeout: 60_000 }, () => {
     writeFileSync(acl, 'topic readwrite retail/+/receipts/#\ntopic readwrite retail/+/agent/#\ntopic readwrite retail/+/request/#\ntopic read retail/+/alerts\n', { mode: 0o644 });
     const broker = await startMosquitto(brokerDir, [`acl_file ${acl}`]);
     cleanups.push(() => broker.stop());
-    const dir = tempDir();
-    const config = { ...bareConfig(dir), mqtt: { ...bareConfig(dir).mqtt, url: broker.url, clientId: 'edge-refused' } };
-    const database = new StoreDatabase(dir, silentLogger());
-    await database.start();
-    cleanups.push(() => database.stop());
+    const { config, database } = await storeWith(broker.url, 'edge-refused');
     const outbox = new OutboxRepository(database.handle);
     const store = config.store.id;
     const alert = { v: 1 as const, idempotencyKey: `${store}:alert:1`, storeId: store, alertId: 1, kind: 'device-down', subject: 'scale-1', detail: {}, at: new Date().toISOString() };
@@ -278,12 +274,7 @@ describe('cloud sync when the broker refuses', { timeout: 60_000 }, () => {
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
       await new Promise<void>((resolve) => server.close(() => resolve()));
     });
-    const dir = tempDir();
-    const url = `mqtt://127.0.0.1:${(server.address() as { port: number }).port}`;
-    const config = { ...bareConfig(dir), mqtt: { ...bareConfig(dir).mqtt, url, clientId: 'edge-fallback' } };
-    const database = new StoreDatabase(dir, silentLogger());
-    await database.start();
-    cleanups.push(() => database.stop());
+    const { config, database } = await storeWith(`mqtt://127.0.0.1:${(server.address() as { port: number }).port}`, 'edge-fallback');
     const publisher = new OutboxPublisher({ config, database, bus: new EventBus(silentLogger()), log: silentLogger(), version: 'test', pollMs: 50 });
     await publisher.start();
     cleanups.push(() => publisher.stop());
@@ -298,11 +289,7 @@ describe('cloud sync when the broker refuses', { timeout: 60_000 }, () => {
   it('stops within seconds with messages in flight to a broker that hangs', async () => {
     const broker = await startMosquitto(tempDir());
     cleanups.push(() => broker.stop());
-    const dir = tempDir();
-    const config = { ...bareConfig(dir), mqtt: { ...bareConfig(dir).mqtt, url: broker.url, clientId: 'edge-stop' } };
-    const database = new StoreDatabase(dir, silentLogger());
-    await database.start();
-    cleanups.push(() => database.stop());
+    const { config, database } = await storeWith(broker.url, 'edge-stop');
     const publisher = new OutboxPublisher({ config, database, bus: new EventBus(silentLogger()), log: silentLogger(), version: 'test', pollMs: 50 });
     await publisher.start();
     await waitUntil(async () => publisher.health().connected === true, 15_000, 'the publisher to connect');
@@ -317,6 +304,16 @@ describe('cloud sync when the broker refuses', { timeout: 60_000 }, () => {
     expect(outbox(database).backlog().rows).toBe(5);
   });
 });
+
+/** A store's configuration for this broker and its opened database (closed after the test). */
+async function storeWith(url: string, clientId: string) {
+  const dir = tempDir();
+  const config = { ...bareConfig(dir), mqtt: { ...bareConfig(dir).mqtt, url, clientId } };
+  const database = new StoreDatabase(dir, silentLogger());
+  await database.start();
+  cleanups.push(() => database.stop());
+  return { config, database };
+}
 
 function outbox(database: StoreDatabase): OutboxRepository {
   return new OutboxRepository(database.handle);
