@@ -77,10 +77,8 @@ export class OutboxPublisher implements Component {
   private readonly published = new Map<string, string>();
   private timer: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
-  /** Rows the broker refused and that have not gone through since. */
+  /** Rows the broker refused and that have not gone through since: offered again from the oldest. */
   private readonly refused = new Set<number>();
-  /** The oldest row the broker refused, to be offered again. */
-  private retryFrom: number | undefined;
   private backlogTimer: NodeJS.Timeout | undefined;
   private alerts: StaffAlerts | undefined;
   private lastError: string | undefined;
@@ -221,16 +219,12 @@ export class OutboxPublisher implements Component {
 
   health(): ComponentHealth {
     const backlog = this.outbox?.backlog() ?? { rows: 0, oldestAt: null };
-    const refused = this.connected && this.refused.size > 0;
+    const detail = this.problem();
     return {
       // Still making its first connection is not a fault; a refused or lost one is, and so is a
       // message the broker keeps refusing.
-      status: (this.connected && !refused) || (this.counts.connects === 0 && this.lastError === undefined) ? 'up' : 'degraded',
-      ...(this.connected
-        ? refused
-          ? { detail: `${this.refused.size} outbox message(s) refused by the broker, offered again every ${PUBLISH_RETRY_MS / 1000} s; last: ${this.lastError}` }
-          : {}
-        : { detail: `${this.counts.connects === 0 && this.lastError === undefined ? 'connecting to' : 'not connected to'} ${this.url ?? this.options.config.mqtt.url}${this.lastError ? `: ${this.lastError}` : ''}` }),
+      status: detail === undefined || (this.counts.connects === 0 && this.lastError === undefined) ? 'up' : 'degraded',
+      ...(detail ? { detail } : {}),
       url: this.url ?? null,
       connected: this.connected,
       backlog: backlog.rows,
@@ -238,6 +232,16 @@ export class OutboxPublisher implements Component {
       inflight: this.inflight.size,
       counters: { ...this.counts },
     };
+  }
+
+  /** What is wrong with the link to the cloud, if anything (while connecting, where to). */
+  private problem(): string | undefined {
+    if (!this.connected) {
+      const where = `${this.url ?? this.options.config.mqtt.url}${this.lastError ? `: ${this.lastError}` : ''}`;
+      return `${this.counts.connects === 0 && this.lastError === undefined ? 'connecting to' : 'not connected to'} ${where}`;
+    }
+    if (this.refused.size > 0) return `${this.refused.size} outbox message(s) refused by the broker, offered again every ${PUBLISH_RETRY_MS / 1000} s; last: ${this.lastError}`;
+    return undefined;
   }
 
   /** Publishes outbox rows in order while the window has room. */
@@ -271,12 +275,10 @@ export class OutboxPublisher implements Component {
             // the outbox and is offered again shortly, on this connection, while later rows go on.
             this.counts.publishErrors += 1;
             this.lastError = `outbox row ${row.id} (${row.topic}) refused: ${describeError(err)}`;
-            this.retryFrom = Math.min(this.retryFrom ?? row.id, row.id);
             this.refused.add(row.id);
             this.retryTimer ??= setTimeout(() => {
               this.retryTimer = undefined;
-              if (this.retryFrom !== undefined) this.lastSentId = Math.min(this.lastSentId, this.retryFrom - 1);
-              this.retryFrom = undefined;
+              if (this.refused.size > 0) this.lastSentId = Math.min(this.lastSentId, Math.min(...this.refused) - 1);
               this.drain();
             }, PUBLISH_RETRY_MS);
             return;

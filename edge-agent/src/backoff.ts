@@ -13,7 +13,7 @@ export interface BackoffPolicy {
 export const DEVICE_BACKOFF: BackoffPolicy = { initialMs: 250, maxMs: 30_000, factor: 2, jitter: 0.5 };
 
 /** A connection that worked at least this long earns a quick reconnect when it is lost. */
-export const STABLE_MS = 10_000;
+const STABLE_MS = 10_000;
 
 export class Backoff {
   private attempt = 0;

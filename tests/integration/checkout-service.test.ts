@@ -36,6 +36,8 @@ interface Rig {
   move(paths: Record<string, [[number, number], [number, number]]>, seconds: number): void;
   end(...tracks: string[]): void;
   weight(plate: string, kind: 'pick' | 'return', candidates: ItemCandidate[], lastSeconds?: number, grams?: number): void;
+  /** Where a shopper stands to reach a plate. */
+  standAt(plate: string): [number, number];
 }
 
 const open: Rig[] = [];
@@ -80,6 +82,10 @@ async function rig(dataDir = tempDir()): Promise<Rig> {
       r.at += 200;
       bus.emit('vision.shoppers', { at: r.at, tracks: [], ended: tracks });
     },
+    standAt(plate) {
+      const p = layout.plates.get(plate)!.standAt;
+      return [p.x, p.y];
+    },
     weight(plate, kind, candidates, lastSeconds = 1.5, grams = 500) {
       const p = layout.plates.get(plate)!;
       const tEnd = r.at;
@@ -121,8 +127,7 @@ function leave(r: Rig, track: string, from: [number, number]): void {
 describe('checkout service', () => {
   it('bills what a shopper took, less what they put back, with the receipt and its outbox message in one commit', async () => {
     const r = await rig();
-    const layout = new StoreLayout(r.config);
-    const at = (plate: string): [number, number] => [layout.plates.get(plate)!.standAt.x, layout.plates.get(plate)!.standAt.y];
+    const at = r.standAt;
     enter(r, 'tok-1', 's1');
     r.move({ s1: [[1.2, 6.8], at('1.2.1')] }, 4);
     r.move({ s1: [at('1.2.1'), at('1.2.1')] }, 2);
@@ -223,8 +228,7 @@ describe('checkout service', () => {
 
   it('writes a receipt that failed once with the next event, and still bills the event that came with the failure', async () => {
     const r = await rig();
-    const layout = new StoreLayout(r.config);
-    const at = (plate: string): [number, number] => [layout.plates.get(plate)!.standAt.x, layout.plates.get(plate)!.standAt.y];
+    const at = r.standAt;
     enter(r, 'tok-a', 'a');
     enter(r, 'tok-b', 'b');
     r.move({ a: [[1.2, 6.8], at('1.2.1')], b: [[1.2, 6.8], at('1.1.3')] }, 4);
@@ -250,8 +254,7 @@ describe('checkout service', () => {
 
   it('still bills a slow pick that settles after another shopper left too', async () => {
     const r = await rig();
-    const layout = new StoreLayout(r.config);
-    const at = (plate: string): [number, number] => [layout.plates.get(plate)!.standAt.x, layout.plates.get(plate)!.standAt.y];
+    const at = r.standAt;
     enter(r, 'tok-a', 'a');
     enter(r, 'tok-b', 'b');
     r.move({ a: [[1.2, 6.8], at('1.2.1')], b: [[1.2, 6.8], at('2.1.1')] }, 4);

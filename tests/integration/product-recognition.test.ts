@@ -7,12 +7,10 @@
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { simCameraRig } from '../../edge-agent/src/sim/cameras/sim-camera.js';
-import { packageSize } from '../../edge-agent/src/sim/product-geometry.js';
 import { SceneRenderer } from '../../edge-agent/src/sim/render/scene-renderer.js';
 import { packagingReferences } from '../../edge-agent/src/sim/render/packaging-references.js';
-import { shelfCameraReferences } from '../../edge-agent/src/sim/render/shelf-camera-references.js';
+import { frontFacing, shelfCameraReferences } from '../../edge-agent/src/sim/render/shelf-camera-references.js';
 import { StoreLayout } from '../../edge-agent/src/sim/store-layout.js';
-import type { ShelfUnit } from '../../edge-agent/src/sim/world-snapshot.js';
 import { Agent } from '../../edge-agent/src/agent.js';
 import { silentLogger } from '../../edge-agent/src/log.js';
 import { packageRoot } from '../../edge-agent/src/paths.js';
@@ -111,23 +109,10 @@ describe("the project's product embedder", () => {
     const cam = rig.find((c) => c.role === 'shelf')!;
     const g = layout.gondolas.find((x) => x.id === cam.gondola)!;
     const renderer = await SceneRenderer.create(layout, rig, products);
-    const units: ShelfUnit[] = [];
-    const boxes: { product: string; crop: ProductCrop }[] = [];
     const frame = Buffer.alloc(cam.width * cam.height * 3);
-    for (const p of products) {
-      const plate = layout.plates.get(p.plates[0]!)!;
-      if (plate.gondola !== g.id) continue;
-      const size = packageSize(p);
-      const u = (plate.u0 + plate.u1) / 2;
-      units.push({ product: p.id, shelf: `${plate.gondola}.${plate.shelf}`, u, depth: 0, widthM: size.widthM, heightM: size.heightM });
-      const at = (du: number, z: number) => cam.project(g.origin.x + g.along.x * (u + du), g.origin.y + g.along.y * (u + du), z)!;
-      const a = at(-size.widthM / 2, plate.heightM + size.heightM);
-      const b = at(size.widthM / 2, plate.heightM);
-      const x = Math.min(a.u, b.u);
-      const y = Math.min(a.v, b.v);
-      boxes.push({ product: p.id, crop: { frame: { data: frame, width: cam.width, height: cam.height }, region: { x, y, width: Math.abs(b.u - a.u), height: Math.abs(b.v - a.v) } } });
-    }
-    renderer.render(cam.id, { at: 1_767_000_000_000, shoppers: [], units, light: 1 }, frame);
+    const facings = products.filter((p) => layout.plates.get(p.plates[0]!)!.gondola === g.id).map((p) => frontFacing(cam, g, layout.plates.get(p.plates[0]!)!, p));
+    const boxes: { product: string; crop: ProductCrop }[] = facings.map(({ unit, box }) => ({ product: unit.product, crop: { frame: { data: frame, width: cam.width, height: cam.height }, region: box! } }));
+    renderer.render(cam.id, { at: 1_767_000_000_000, shoppers: [], units: facings.map((f) => f.unit), light: 1 }, frame);
     expect(boxes.length).toBeGreaterThanOrEqual(8);
     const recognizer = new ProductRecognizer(model, gallery, 8);
     const answers = await Promise.all(boxes.map((b) => recognizer.recognize(b.crop)));

@@ -201,7 +201,7 @@ export class CheckoutService implements Component {
       this.counts.storeFailures += 1;
       this.lastFailure = describeError(err);
       this.options.log.error({ err, session: session.id }, 'the receipt could not be written; trying again with the next event');
-      if (!this.unclosed.includes(session)) this.unclosed.push(session);
+      this.unclosed.push(session);
     }
   }
 

@@ -89,8 +89,8 @@ export class ReviewQueue {
     const items = this.receipts.reviewsOf(receipt.id).filter((r) => r.decidedAt !== null && r.appliedRevision === null);
     const previousTotal = receipt.total;
     const revision = receipt.revision + 1;
-    // In the order they were raised, each on the receipt as the one before left it.
-    for (const item of items.sort((a, b) => a.id - b.id)) {
+    // In the order they were raised (reviewsOf is by id), each on the receipt as the one before left it.
+    for (const item of items) {
       this.receipts.applied(item.id, revision);
       this.applyItem(receipt.id, item);
     }
@@ -125,12 +125,12 @@ export class ReviewQueue {
 
   private addUnits(receiptId: number, product: string, delta: number): void {
     if (delta === 0) return;
-    const billed = this.receipts.get(receiptId)!.lines.find((l) => l.product === product && l.status === 'billed');
+    const receipt = this.receipts.get(receiptId)!;
+    const billed = receipt.lines.find((l) => l.product === product && l.status === 'billed');
     if (billed) this.receipts.setLine(billed.id, 'billed', Math.max(0, billed.quantity + delta));
     else if (delta > 0) {
       const p = this.products.get(product)!;
-      const r = this.receipts.get(receiptId)!;
-      this.receipts.addLine(receiptId, { product, name: p.name, quantity: delta, unitPrice: p.price, total: p.price * delta, confidence: 1, status: 'billed', cartLines: [] }, r.closedAt);
+      this.receipts.addLine(receiptId, { product, name: p.name, quantity: delta, unitPrice: p.price, total: p.price * delta, confidence: 1, status: 'billed', cartLines: [] }, receipt.closedAt);
     }
   }
 }

@@ -32,7 +32,7 @@ export const RETENTION_RULES: readonly RetentionRule[] = [
   { dataClass: 'sessions', table: 'session_members', timeColumn: 'joined_at' },
   { dataClass: 'sessions', table: 'shopper_sessions', timeColumn: 'started_at', keep: "status = 'open'" },
   { dataClass: 'receipts', table: 'receipts', timeColumn: 'closed_at' },
-    // The newest receipt outlives its age (below); so do its lines.
+  // The newest receipt outlives its age (below); so do its lines.
   { dataClass: 'receipts', table: 'receipt_lines', timeColumn: 'closed_at', keep: 'receipt_id = (SELECT MAX(id) FROM receipts)' },
   { dataClass: 'receipts', table: 'review_items', timeColumn: 'created_at', keep: 'decided_at IS NULL' },
   { dataClass: 'operations', table: 'alerts', timeColumn: 'state_at', keep: "state != 'resolved'" },
@@ -75,6 +75,8 @@ export class RetentionJob implements Component {
   private last: RetentionReport | undefined;
   private lastError: string | undefined;
   private stopping = false;
+  /** Tables whose rows are known by an integer id (the schema does not change while the agent runs). */
+  private readonly integerIds = new Map<string, boolean>();
 
   constructor(
     private readonly database: StoreDatabase,
@@ -126,8 +128,13 @@ export class RetentionJob implements Component {
   }
 
   private hasIntegerId(table: string): boolean {
-    const columns = this.database.handle.pragma(`table_info(${table})`) as { name: string; type: string; pk: number }[];
-    return columns.some((c) => c.name === 'id' && c.pk === 1 && c.type.toUpperCase() === 'INTEGER');
+    let known = this.integerIds.get(table);
+    if (known === undefined) {
+      const columns = this.database.handle.pragma(`table_info(${table})`) as { name: string; type: string; pk: number }[];
+      known = columns.some((c) => c.name === 'id' && c.pk === 1 && c.type.toUpperCase() === 'INTEGER');
+      this.integerIds.set(table, known);
+    }
+    return known;
   }
 
   private async pass(): Promise<RetentionReport> {

@@ -61,7 +61,7 @@ export class ShopperSessionRepository {
     this.insertMember.run(sessionId, track, Math.round(at), how);
   }
 
-  left(sessionId: number, track: string, at: number, how: LeaveHow, exitGateEventId: number | null = null): void {
+  left(sessionId: number, track: string, at: number, how: LeaveHow, exitGateEventId: number | null): void {
     this.updateMember.run(Math.round(at), how, exitGateEventId, sessionId, track);
   }
 

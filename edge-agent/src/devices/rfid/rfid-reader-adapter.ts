@@ -125,20 +125,10 @@ export class RfidReaderAdapter implements Component {
     this.read = { reader: reader.id, antenna: reader.antennas[0]?.port ?? 1, epc: '', rssi: Number.NaN, at: 0 };
     const isR200 = reader.protocol === 'r200';
     if (isR200) {
-      // Every good frame proves the module alive; noise does not.
       this.r200 = new R200Decoder({
-        tag: (tag) => {
-          this.link.alive();
-          this.onR200Tag(tag);
-        },
-        moduleError: (code, at) => {
-          this.link.alive();
-          this.onModuleError(code, at);
-        },
-        response: (frame) => {
-          this.link.alive();
-          this.onResponse(frame);
-        },
+        tag: (tag) => this.onR200Tag(tag),
+        moduleError: (code, at) => this.onModuleError(code, at),
+        response: (frame) => this.onResponse(frame),
       });
     } else {
       this.ascii = new AsciiRfidDecoder((read) => this.onAsciiRead(read), reader.linePattern);
@@ -284,6 +274,7 @@ export class RfidReaderAdapter implements Component {
   }
 
   private onData(chunk: Buffer, receivedAt: number): void {
+    const frames = this.r200?.counters.frames ?? 0;
     try {
       if (this.r200) this.r200.push(chunk, receivedAt);
       else this.ascii!.push(chunk, receivedAt);
@@ -294,6 +285,8 @@ export class RfidReaderAdapter implements Component {
       this.ascii?.reset();
       this.problems.report({ err }, 'RFID parsing threw; chunk dropped');
     }
+    // Only good R200 frames prove the module alive; noise does not.
+    if (this.r200 && this.r200.counters.frames > frames) this.link.alive();
   }
 
   private onR200Tag(tag: R200TagRead): void {

@@ -490,12 +490,15 @@ export class ModbusScaleAdapter implements Component {
     session.cursor += 1;
     // Never the next request from inside this callback: modbus-serial's socket port resets its
     // expected answer right after it returns, and would lose the next one.
-    if (timedOut) {
-      const sameUnit = (this.plates[session.cursor] ?? this.plates[0])!.unitId === plate.unitId;
-      session.timer = setTimeout(this.continueCycle, sameUnit ? Math.max(LATE_ANSWER_GUARD_MS, this.settings.timeoutMs) : Math.min(LATE_ANSWER_GUARD_MS, this.settings.timeoutMs));
-    }
+    if (timedOut) session.timer = setTimeout(this.continueCycle, this.quietAfterTimeout(plate, session.cursor));
     else queueMicrotask(this.continueCycle);
   };
+
+  /** How long the bus stays quiet after `plate` timed out, before the request at `next` (see LATE_ANSWER_GUARD_MS). */
+  private quietAfterTimeout(plate: PolledPlate, next: number): number {
+    const sameUnit = (this.plates[next] ?? this.plates[0])!.unitId === plate.unitId;
+    return sameUnit ? Math.max(LATE_ANSWER_GUARD_MS, this.settings.timeoutMs) : Math.min(LATE_ANSWER_GUARD_MS, this.settings.timeoutMs);
+  }
 
   private readonly continueCycle = (): void => {
     const session = this.session;

@@ -16,6 +16,7 @@ import {
   ScaleLineDecoder,
   encodeCommandLine,
   type ScaleIdentity,
+  type ScaleLineCounters,
   type ScaleNotice,
   type ScaleSample,
 } from './scale-line-protocol.js';
@@ -104,24 +105,11 @@ export class ScaleAdapter implements Component {
       raw: new Int32Array(options.plateCount),
       valid: new Uint8Array(options.plateCount),
     };
-    // Every decoded line proves the controller alive; noise does not.
     this.decoder = new ScaleLineDecoder({
-      sample: (s) => {
-        this.link.alive();
-        this.onSample(s);
-      },
-      identity: (identity) => {
-        this.link.alive();
-        this.onIdentity(identity);
-      },
-      status: (notice, at) => {
-        this.link.alive();
-        this.onNotice(notice, false, at);
-      },
-      error: (notice, at) => {
-        this.link.alive();
-        this.onNotice(notice, true, at);
-      },
+      sample: (s) => this.onSample(s),
+      identity: (identity) => this.onIdentity(identity),
+      status: (notice, at) => this.onNotice(notice, false, at),
+      error: (notice, at) => this.onNotice(notice, true, at),
     });
     this.link = new DeviceLink({
       url: options.url,
@@ -178,6 +166,7 @@ export class ScaleAdapter implements Component {
   }
 
   private onData(chunk: Buffer, receivedAt: number): void {
+    const before = readableLines(this.decoder.counters);
     try {
       this.decoder.push(chunk, receivedAt);
     } catch (err) {
@@ -186,6 +175,8 @@ export class ScaleAdapter implements Component {
       this.decoder.reset();
       this.problems.report({ err }, 'scale line parsing threw; chunk dropped');
     }
+    // Only readable lines prove the controller alive; noise does not.
+    if (readableLines(this.decoder.counters) > before) this.link.alive();
   }
 
   private onSample(s: ScaleSample): void {
@@ -270,4 +261,8 @@ export class ScaleAdapter implements Component {
     }
     this.options.bus.emit('device.availability', availability(this.options.device, 'scale', online, reason, this.options.clock.now()));
   }
+}
+
+function readableLines(c: ScaleLineCounters): number {
+  return c.samples + c.identities + c.statuses + c.errors;
 }

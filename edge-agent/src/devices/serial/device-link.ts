@@ -54,6 +54,8 @@ interface Connection {
   streaming: boolean;
   gotData: boolean;
   lastDataAt: number;
+  /** When the chunk being handled arrived (one clock read per chunk, however many frames it holds). */
+  chunkAt: number;
   end: (reason: string | undefined) => void;
 }
 
@@ -167,7 +169,8 @@ export class DeviceLink {
         signal.removeEventListener('abort', onAbort);
         resolve(reason);
       };
-      const connection: Connection = { transport, streaming, gotData: false, lastDataAt: performance.now(), end };
+      const openedAt = performance.now();
+      const connection: Connection = { transport, streaming, gotData: false, lastDataAt: openedAt, chunkAt: openedAt, end };
       this.connection = connection;
       signal.addEventListener('abort', onAbort, { once: true });
       try {
@@ -198,11 +201,11 @@ export class DeviceLink {
     return transport;
   }
 
-  /** A good frame came from the device (adapters of `framed` links call this as they decode). */
+  /** The chunk being handled held a good frame (adapters of `framed` links call this after decoding it). */
   alive(): void {
     const connection = this.connection;
     if (!connection) return;
-    connection.lastDataAt = performance.now();
+    connection.lastDataAt = connection.chunkAt;
     if (connection.gotData) return;
     connection.gotData = true;
     // The device is alive: the back-off starts over if it stays so.
@@ -213,6 +216,7 @@ export class DeviceLink {
   private received(transport: ByteTransport, chunk: Buffer, receivedAt: number): void {
     const connection = this.connection;
     if (connection?.transport !== transport) return;
+    connection.chunkAt = performance.now();
     if (!this.options.framed) this.alive();
     try {
       this.options.onData(chunk, receivedAt);

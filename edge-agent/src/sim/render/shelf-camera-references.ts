@@ -7,9 +7,9 @@
  */
 import type { ProductConfig, StoreConfig } from '../../../../device-config/schema.js';
 import type { FramePixels } from '../../vision/detect/input-packer.js';
-import { simCameraRig } from '../cameras/sim-camera.js';
+import { simCameraRig, type SimCamera } from '../cameras/sim-camera.js';
 import { packageSize } from '../product-geometry.js';
-import { StoreLayout } from '../store-layout.js';
+import { StoreLayout, type GondolaLayout, type PlateLayout } from '../store-layout.js';
 import type { ShelfUnit } from '../world-snapshot.js';
 import { packagingReferences, type ReferencePicture } from './packaging-references.js';
 import { SceneRenderer } from './scene-renderer.js';
@@ -37,24 +37,13 @@ export async function shelfCameraReferences(config: StoreConfig, products: reado
     if (mine.length === 0) continue;
     const frame = Buffer.alloc(cam.width * cam.height * 3);
     for (const shot of SHOTS) {
-      const units: ShelfUnit[] = [];
-      const boxes: { product: string; x: number; y: number; width: number; height: number }[] = [];
-      for (const { p, plate } of mine) {
-        const size = packageSize(p);
-        const u = (plate!.u0 + plate!.u1) / 2 + shot.du;
-        units.push({ product: p.id, shelf: `${plate!.gondola}.${plate!.shelf}`, u, depth: 0, widthM: size.widthM, heightM: size.heightM });
-        const at = (d: number, z: number) => cam.project(gondola.origin.x + gondola.along.x * (u + d), gondola.origin.y + gondola.along.y * (u + d), z);
-        const a = at(-size.widthM / 2, plate!.heightM + size.heightM);
-        const b = at(size.widthM / 2, plate!.heightM);
-        if (!a || !b) continue;
-        boxes.push({ product: p.id, x: Math.min(a.u, b.u), y: Math.min(a.v, b.v), width: Math.abs(b.u - a.u), height: Math.abs(b.v - a.v) });
-      }
-      renderer.render(cam.id, { at: 0, shoppers: [], units, light: shot.light }, frame);
-      for (const box of boxes) {
-        const picture = cut({ data: frame, width: cam.width, height: cam.height }, box);
+      const facings = mine.map(({ p, plate }) => frontFacing(cam, gondola, plate!, p, shot.du));
+      renderer.render(cam.id, { at: 0, shoppers: [], units: facings.map((f) => f.unit), light: shot.light }, frame);
+      for (const { unit, box } of facings) {
+        const picture = box && cut({ data: frame, width: cam.width, height: cam.height }, box);
         if (!picture) continue;
-        out.push({ product: box.product, source: `sim-shelf-camera:${cam.id}:light ${shot.light}:${Math.round(shot.du * 100)} cm`, frame: picture });
-        seen.add(box.product);
+        out.push({ product: unit.product, source: `sim-shelf-camera:${cam.id}:light ${shot.light}:${Math.round(shot.du * 100)} cm`, frame: picture });
+        seen.add(unit.product);
       }
     }
   }
@@ -63,8 +52,29 @@ export async function shelfCameraReferences(config: StoreConfig, products: reado
   return out;
 }
 
+export interface PixelBox {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+/**
+ * One unit of a product standing alone at the front of a plate (`du` metres off its middle), and
+ * where the shelf camera sees it (undefined when the camera cannot project it).
+ */
+export function frontFacing(cam: SimCamera, gondola: GondolaLayout, plate: PlateLayout, product: ProductConfig, du = 0): { unit: ShelfUnit; box: PixelBox | undefined } {
+  const size = packageSize(product);
+  const u = (plate.u0 + plate.u1) / 2 + du;
+  const unit: ShelfUnit = { product: product.id, shelf: `${plate.gondola}.${plate.shelf}`, u, depth: 0, widthM: size.widthM, heightM: size.heightM };
+  const at = (d: number, z: number) => cam.project(gondola.origin.x + gondola.along.x * (u + d), gondola.origin.y + gondola.along.y * (u + d), z);
+  const a = at(-size.widthM / 2, plate.heightM + size.heightM);
+  const b = at(size.widthM / 2, plate.heightM);
+  return { unit, box: a && b ? { x: Math.min(a.u, b.u), y: Math.min(a.v, b.v), width: Math.abs(b.u - a.u), height: Math.abs(b.v - a.v) } : undefined };
+}
+
 /** The box's pixels as a picture of their own (at least 4×4 inside the frame), or undefined. */
-function cut(frame: FramePixels, box: { x: number; y: number; width: number; height: number }): FramePixels | undefined {
+function cut(frame: FramePixels, box: PixelBox): FramePixels | undefined {
   const x0 = Math.max(0, Math.floor(box.x));
   const y0 = Math.max(0, Math.floor(box.y));
   const x1 = Math.min(frame.width, Math.ceil(box.x + box.width));

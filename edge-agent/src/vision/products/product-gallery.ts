@@ -80,12 +80,8 @@ export class ProductGallery {
   add(product: string, embedding: Float32Array): void {
     if (embedding.length !== this.dimensions) throw new RangeError(`the gallery holds ${this.dimensions}-number vectors, not ${embedding.length}`);
     if (this.rows === this.rowProduct.length) {
-      const vectors = new Float32Array(this.vectors.length * 2);
-      vectors.set(this.vectors);
-      this.vectors = vectors;
-      const rowProduct = new Int32Array(this.rowProduct.length * 2);
-      rowProduct.set(this.rowProduct);
-      this.rowProduct = rowProduct;
+      this.vectors = grownInto(this.vectors, new Float32Array(this.vectors.length * 2));
+      this.rowProduct = grownInto(this.rowProduct, new Int32Array(this.rowProduct.length * 2));
     }
     let p = this.index.get(product);
     if (p === undefined) {
@@ -179,11 +175,9 @@ export class ProductGallery {
     const step = Math.max(1, eligible.length / CALIBRATION_BASIS);
     const rows: { sims: Float64Array; own: number }[] = [];
     this.mask.fill(1);
-    const q = new Float32Array(this.dimensions);
     for (let i = 0; i < eligible.length; i += step) {
       const r = eligible[Math.floor(i)]!;
-      q.set(this.vectors.subarray(r * this.dimensions, (r + 1) * this.dimensions));
-      this.score(q, r);
+      this.score(this.vectors.subarray(r * this.dimensions, (r + 1) * this.dimensions), r);
       const sims = new Float64Array(products);
       for (let p = 0; p < products; p++) sims[p] = this.taken[p]! > 0 ? this.meanOf(p) : -1;
       rows.push({ sims, own: this.rowProduct[r]! });
@@ -213,4 +207,10 @@ export class ProductGallery {
     const unknownBelow = own[Math.floor((1 - ACCEPT_SHARE) * own.length)]!;
     return { temperature: Math.exp((lo + hi) / 2), unknownBelow: Math.max(0, unknownBelow), basis: rows.length };
   }
+}
+
+/** `bigger`, holding `array`'s values at its front. */
+function grownInto<T extends Float32Array | Int32Array>(array: T, bigger: T): T {
+  bigger.set(array);
+  return bigger;
 }
